@@ -1,0 +1,1 @@
+"""SYRAC experiments, addressed by name (see syrac.registry)."""

@@ -1,0 +1,24 @@
+"""Fit the count probe on a frozen encoder and evaluate it: resolve ``--experiment`` and run it.
+
+    python3 finetune_wrapper.py --experiment finetuning/unsupervised/noisy_synth_regress \
+        --data_dir DATA --train_data DS_NOISY_SYNTH --test_data DS --N 2 \
+        --experiment_path RUNS --model_path MODEL --params_dir ./config/
+"""
+
+import sys
+
+from syrac.cli import finetune_parser
+from syrac.errors import reported_errors
+
+
+def main(argv=None):
+    args = finetune_parser().parse_args(argv)
+    with reported_errors("finetune_wrapper.py"):
+        from syrac.registry import resolve_experiment
+
+        experiment = resolve_experiment(args.experiment, prefix="finetuning/")
+        experiment.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

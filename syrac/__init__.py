@@ -1,0 +1,15 @@
+"""SYRAC: Synthesize, Rank, and Count -- a TensorFlow 2.21 / Keras 3 reproduction.
+
+The package is split into small modules with one job each:
+
+- ``config``: hyper-parameter files, overrides and their validation.
+- ``annotations``: reading and validating ``annotations.json`` files.
+- ``images``: decoding any supported image file into a 3-channel [0, 1] tensor.
+- ``pipeline``: ``tf.data`` pipelines for ranking pairs and counted images.
+- ``augment``: the authors' augmentation stack as Keras 3 layers.
+- ``preprocessing``: the input scaling applied before the encoder.
+- ``encoders`` / ``ranking_model``: the siamese ranking network.
+- ``training`` / ``run_folder``: run folders, callbacks, resumption, distribution.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,222 @@
+"""Reading and validating ``DATA/<dataset>/annotations.json`` before any work starts.
+
+Three shapes exist (DESIGN.md §3):
+
+- ranking set: ``{"train": [pair, ...], "val": [pair, ...]}`` with
+  ``pair = {"source_image": P, "target_image": P, "info": {"type": T}}``;
+- noisy synthetic count set: ``[{"image": P, "count": n}, ...]`` or ``{"train": [...]}``;
+- real benchmark: ``{"test": [{"image": P, "count": n}, ...]}`` (optionally train/val).
+
+Image paths are relative to the data directory (a leading ``/`` is allowed). Every problem is
+reported as one :class:`SyracError` naming the file and the offending entry.
+"""
+
+import json
+import math
+import os
+
+from syrac.errors import SyracError
+from syrac.images import sniff_format
+
+MAX_LISTED = 5
+
+
+def annotations_path(data_dir, dataset):
+    """Return ``DATA/<dataset>/annotations.json``."""
+    return os.path.join(data_dir, dataset, "annotations.json")
+
+
+def resolve_image_path(data_dir, relative):
+    """Join an annotation path to the data directory, as the authors' concatenation did."""
+    return os.path.join(data_dir, relative.lstrip("/\\"))
+
+
+def load_json(path):
+    """Read a JSON file, turning every failure into a message naming the file."""
+    if not os.path.isfile(path):
+        raise SyracError(f"{path}: no such file")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise SyracError(
+            f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: "
+            f"{error.msg}"
+        ) from None
+    except UnicodeDecodeError:
+        raise SyracError(f"{path}: not a UTF-8 text file") from None
+    except OSError as error:
+        raise SyracError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def _check_images_exist(path, data_dir, relative_paths):
+    """Fail naming the first few image files that are missing or of an unknown format."""
+    missing, unreadable = [], []
+    for relative in dict.fromkeys(relative_paths):
+        full = resolve_image_path(data_dir, relative)
+        if not os.path.isfile(full):
+            missing.append(full)
+        elif sniff_format(full) is None:
+            unreadable.append(full)
+    if missing:
+        shown = ", ".join(missing[:MAX_LISTED])
+        more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+        raise SyracError(
+            f"{path}: {len(missing)} image file(s) not found: {shown}{more}"
+        )
+    if unreadable:
+        shown = ", ".join(unreadable[:MAX_LISTED])
+        more = (
+            f" and {len(unreadable) - MAX_LISTED} more"
+            if len(unreadable) > MAX_LISTED
+            else ""
+        )
+        raise SyracError(
+            f"{path}: {len(unreadable)} file(s) are not JPEG, PNG, BMP, GIF or TIFF "
+            f"images: {shown}{more}"
+        )
+
+
+def _check_path_field(path, where, entry, key):
+    value = entry.get(key)
+    if not isinstance(value, str) or value.strip("/\\ ") == "":
+        raise SyracError(
+            f"{path}: {where} needs '{key}' as a non-empty path string. "
+            f"Received: {key}={value!r}"
+        )
+    return value
+
+
+def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val")):
+    """Load and validate a ranking set.
+
+    Args:
+        data_dir: the folder holding ``<dataset>/annotations.json`` and the images.
+        dataset: the dataset's folder name.
+        filter_classes: pair types (``info.type``) to drop, as ``--filter_classes``.
+        splits: the splits that must be present and non-empty.
+
+    Returns:
+        ``{split: [(source_path, target_path), ...]}`` with full image paths.
+    """
+    path = annotations_path(data_dir, dataset)
+    document = load_json(path)
+    if not isinstance(document, dict):
+        raise SyracError(
+            f"{path}: a ranking set must be an object with "
+            f"{' and '.join(repr(s) for s in splits)} lists, got {type(document).__name__}"
+        )
+    filtered = set(filter_classes or ())
+    result = {}
+    for split in splits:
+        if split not in document:
+            raise SyracError(
+                f"{path}: missing the '{split}' split (found keys: {sorted(document)})"
+            )
+        entries = document[split]
+        if not isinstance(entries, list):
+            raise SyracError(
+                f"{path}: '{split}' must be a list of pairs, got {type(entries).__name__}"
+            )
+        pairs = []
+        for index, entry in enumerate(entries):
+            where = f"{split}[{index}]"
+            if not isinstance(entry, dict):
+                raise SyracError(
+                    f"{path}: {where} must be an object, got {type(entry).__name__}"
+                )
+            source = _check_path_field(path, where, entry, "source_image")
+            target = _check_path_field(path, where, entry, "target_image")
+            if source.lstrip("/\\") == target.lstrip("/\\"):
+                raise SyracError(
+                    f"{path}: {where} has the same source_image and target_image "
+                    f"({source}); a pair needs two different images"
+                )
+            info = entry.get("info", {})
+            if not isinstance(info, dict):
+                raise SyracError(
+                    f"{path}: {where}.info must be an object, got {type(info).__name__}"
+                )
+            if info.get("type") in filtered:
+                continue
+            pairs.append((source, target))
+        if not pairs:
+            reason = (
+                f" after --filter_classes {sorted(filtered)}" if filtered and entries else ""
+            )
+            raise SyracError(f"{path}: the '{split}' split is empty{reason}")
+        _check_images_exist(path, data_dir, [p for pair in pairs for p in pair])
+        result[split] = [
+            (resolve_image_path(data_dir, s), resolve_image_path(data_dir, t))
+            for s, t in pairs
+        ]
+    return result
+
+
+def _check_count(path, where, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+    ):
+        raise SyracError(
+            f"{path}: {where}.count must be a number. Received: count={value!r}"
+        )
+    if value < 0:
+        raise SyracError(
+            f"{path}: {where}.count must not be negative. Received: count={value!r}"
+        )
+    return float(value)
+
+
+def load_count_set(data_dir, dataset, split=None):
+    """Load and validate a counted image set (noisy synthetic or real benchmark).
+
+    Args:
+        data_dir: the folder holding ``<dataset>/annotations.json`` and the images.
+        dataset: the dataset's folder name.
+        split: ``None`` for a noisy synthetic set (a plain list, or ``"train"``), or the split
+            of a benchmark to read (``"test"``).
+
+    Returns:
+        ``[(image_path, count), ...]`` with full image paths and float counts.
+    """
+    path = annotations_path(data_dir, dataset)
+    document = load_json(path)
+    if isinstance(document, list):
+        if split not in (None, "train"):
+            raise SyracError(
+                f"{path}: is a plain list of images, it has no '{split}' split"
+            )
+        entries, name = document, "entries"
+    elif isinstance(document, dict):
+        name = split or "train"
+        if name not in document:
+            raise SyracError(
+                f"{path}: missing the '{name}' split (found keys: {sorted(document)})"
+            )
+        entries = document[name]
+        if not isinstance(entries, list):
+            raise SyracError(
+                f"{path}: '{name}' must be a list of images, got {type(entries).__name__}"
+            )
+    else:
+        raise SyracError(
+            f"{path}: a count set must be a list or an object of splits, "
+            f"got {type(document).__name__}"
+        )
+    if not entries:
+        raise SyracError(f"{path}: the '{name}' split is empty")
+    items = []
+    for index, entry in enumerate(entries):
+        where = f"{name}[{index}]"
+        if not isinstance(entry, dict):
+            raise SyracError(
+                f"{path}: {where} must be an object, got {type(entry).__name__}"
+            )
+        image = _check_path_field(path, where, entry, "image")
+        if "count" not in entry:
+            raise SyracError(f"{path}: {where} has no 'count'")
+        items.append((image, _check_count(path, where, entry["count"])))
+    _check_images_exist(path, data_dir, [image for image, _ in items])
+    return [(resolve_image_path(data_dir, image), count) for image, count in items]

@@ -1,0 +1,122 @@
+"""Decoding image files into 3-channel float32 tensors in [0, 1], resized to the input shape.
+
+JPEG, PNG, BMP and GIF go through TensorFlow's decoders; TIFF goes through tifffile (TensorFlow
+has no TIFF decoder). Grayscale and grayscale+alpha become 3 equal channels, RGBA loses its
+alpha, 16-bit and other integer images are scaled by their type's maximum. Resizing is bilinear
+and does not keep the aspect ratio, as in the authors' pipeline.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tifffile
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),
+    (b"MM\x00+", "tiff"),
+)
+_TIFF_MAGICS = [magic for magic, kind in _MAGIC if kind == "tiff"]
+
+
+def sniff_format(path):
+    """Return 'jpeg', 'png', 'gif', 'bmp' or 'tiff' from the file's first bytes, else None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return None
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def to_unit_range(array):
+    """Convert a numpy image of any dtype to float32 in [0, 1]."""
+    array = np.asarray(array)
+    if array.dtype == np.bool_:
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.integer):
+        info = np.iinfo(array.dtype)
+        array = np.clip(array.astype(np.float64), 0, None) / float(info.max)
+        return array.astype(np.float32)
+    return np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0)
+
+
+def to_channels_last(array):
+    """Bring a TIFF array to (height, width, channels), taking the first page of a stack."""
+    array = np.asarray(array)
+    while array.ndim > 3:
+        array = array[0]
+    if array.ndim == 2:
+        return array[..., np.newaxis]
+    if array.ndim != 3:
+        raise ValueError(f"cannot read an image of shape {array.shape}")
+    if array.shape[-1] <= 4:
+        return array
+    if array.shape[0] <= 4:  # planar storage: channels first
+        return np.moveaxis(array, 0, -1)
+    return array[0][..., np.newaxis]  # a stack of grayscale pages
+
+
+def _read_tiff(path):
+    path = path.numpy().decode("utf-8") if hasattr(path, "numpy") else path
+    return to_unit_range(to_channels_last(tifffile.imread(path)))
+
+
+def _to_three_channels(image):
+    channels = tf.shape(image)[-1]
+    return tf.cond(
+        channels < 3,
+        lambda: tf.tile(image[..., :1], [1, 1, 3]),
+        lambda: image[..., :3],
+    )
+
+
+def decode_image(path, size=None):
+    """Decode the image file at ``path`` (a string tensor) into float32 (H, W, 3) in [0, 1].
+
+    Works eagerly and inside ``tf.data``. When ``size`` (height, width) is given the image is
+    resized to it with bilinear interpolation.
+    """
+    contents = tf.io.read_file(path)
+    head = tf.strings.substr(contents, 0, 4)
+    is_tiff = tf.reduce_any(tf.equal(head, _TIFF_MAGICS))
+
+    def tiff_branch():
+        image = tf.py_function(_read_tiff, [path], Tout=tf.float32)
+        return tf.reshape(image, [tf.shape(image)[0], tf.shape(image)[1], -1])
+
+    def tensorflow_branch():
+        # dtype=float32 decodes 16-bit PNGs at full depth and scales by the source range.
+        return tf.io.decode_image(
+            contents, channels=0, dtype=tf.float32, expand_animations=False
+        )
+
+    image = tf.cond(is_tiff, tiff_branch, tensorflow_branch)
+    image.set_shape([None, None, None])
+    image = _to_three_channels(image)
+    image.set_shape([None, None, 3])
+    if size is not None:
+        image = tf.image.resize(image, [int(size[0]), int(size[1])], method="bilinear")
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def find_undecodable(paths, limit=5):
+    """Return up to ``limit`` paths among ``paths`` that fail to decode, with the reason."""
+    failures = []
+    for path in dict.fromkeys(paths):
+        try:
+            decode_image(tf.constant(path))
+        except (tf.errors.OpError, ValueError, OSError) as error:
+            reason = getattr(error, "message", str(error)).strip().splitlines()[0]
+            failures.append((path, reason))
+            if len(failures) >= limit:
+                break
+    return failures

@@ -1,0 +1,23 @@
+"""Pre-train a SYRAC encoder: resolve ``--experiment`` under ``experiments/`` and run it.
+
+    python train_wrapper.py --experiment training/baseline --params_dir ./config/ \
+        --dataset DS --data_dir DATA --experiment_dir RUNS --experiment_name NAME
+"""
+
+import sys
+
+from syrac.cli import training_parser
+from syrac.errors import reported_errors
+
+
+def main(argv=None):
+    args = training_parser().parse_args(argv)
+    with reported_errors("train_wrapper.py"):
+        from syrac.registry import resolve_experiment
+
+        experiment = resolve_experiment(args.experiment, prefix="training/")
+        experiment.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
