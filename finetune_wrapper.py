@@ -5,7 +5,12 @@
         --experiment_path RUNS --model_path MODEL --params_dir ./config/
 """
 
+import os
 import sys
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 from syrac.cli import finetune_parser
 from syrac.errors import reported_errors

@@ -4,7 +4,12 @@
         --dataset DS --data_dir DATA --experiment_dir RUNS --experiment_name NAME
 """
 
+import os
 import sys
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 from syrac.cli import training_parser
 from syrac.errors import reported_errors

@@ -1,0 +1,107 @@
+"""Pre-training of the paper (SYRAC "Rank"): siamese ResNet50 on real/people-removed pairs.
+
+Command (the authors' README, unchanged)::
+
+    python train_wrapper.py --experiment training/baseline --params_dir ./config/ \
+        --dataset DS --data_dir DATA --experiment_dir RUNS --experiment_name NAME
+
+Parameters: ``config/baseline.yaml`` (input 640x853, batch 3 pairs, 15 epochs, Adam 5e-5,
+ImageNet ResNet50, augmentation factor 2), early stopping on ``val_loss`` with ``--patience 10``.
+
+Runtime: dominated by ResNet50 at 640x853 on 2 x 3 images a step; on one modern GPU an epoch of
+a few thousand pairs takes tens of minutes; on a CPU, hours (``benchmarks/pretraining_throughput.py``
+prints this machine's pairs/s). With ``--params tiny`` (32x48, random init) a fixture of a few
+pairs trains in well under a minute.
+
+What to expect: train ``rank_accuracy`` climbing towards 1 and ``val_rank_accuracy`` high on
+held-out pairs (removing people is an easy signal); the counting number comes from the probe
+(``finetuning/unsupervised/noisy_synth_regress``), not from this step.
+"""
+
+import json
+import os
+import random
+
+from syrac.annotations import load_ranking_set
+from syrac.config import load_params, parse_overrides, validate
+from syrac.errors import SyracError
+from syrac.run_folder import (
+    check_resumable,
+    create_run_dir,
+    find_interrupted_run,
+    run_root,
+    write_new_json,
+)
+
+DEFAULT_PARAMS = "baseline"
+REQUIRED = ("dataset", "data_dir", "experiment_name")
+
+
+def _require(args):
+    missing = [f"--{name}" for name in REQUIRED if not getattr(args, name)]
+    if missing:
+        raise SyracError(f"missing required option(s): {', '.join(missing)}")
+    if args.index < 0:
+        raise SyracError(f"--index must be >= 0. Received: {args.index}")
+    if args.patience < 0:
+        raise SyracError(f"--patience must be >= 0. Received: {args.patience}")
+
+
+def _recorded_args(args):
+    recorded = dict(vars(args))
+    recorded["seed_given"] = args.seed is not None
+    if args.seed is None:
+        recorded["seed"] = random.SystemRandom().randrange(2**31)
+    return recorded
+
+
+def prepare_run(args):
+    """Validate everything, then pick (resume) or create the run folder. Returns its pieces."""
+    if args.resume:
+        recorded, params = check_resumable(args.resume)
+        params = validate(params, source=os.path.join(args.resume, "hyperparams.json"))
+        splits = load_ranking_set(
+            recorded["data_dir"], recorded["dataset"], recorded.get("filter_classes", [])
+        )
+        return args.resume, recorded, params, splits
+
+    _require(args)
+    params, params_path = load_params(
+        args.params_dir, args.params or DEFAULT_PARAMS, parse_overrides(args.set)
+    )
+    splits = load_ranking_set(args.data_dir, args.dataset, args.filter_classes)
+    recorded = _recorded_args(args)
+    recorded["params_file"] = params_path
+    root = run_root(args.experiment_dir, args.experiment_name, args.dataset, args.index)
+    interrupted = None if args.new_run else find_interrupted_run(root, recorded)
+    if interrupted:
+        previous = json.load(open(os.path.join(interrupted, "args.json"), encoding="utf-8"))
+        return interrupted, previous, params, splits
+    run_dir = create_run_dir(root)
+    write_new_json(os.path.join(run_dir, "hyperparams.json"), params)
+    write_new_json(os.path.join(run_dir, "args.json"), recorded)
+    return run_dir, recorded, params, splits
+
+
+def run(args):
+    """Pre-train (or resume) one run and print where it went and how it ended."""
+    run_dir, recorded, params, splits = prepare_run(args)
+    from syrac.training import pretrain, seed_everything
+
+    print(f"Run folder: {run_dir}")
+    print(
+        f"{len(splits['train'])} training and {len(splits['val'])} validation pairs; "
+        f"seed {recorded['seed']}"
+    )
+    seed_everything(recorded["seed"])
+    status = pretrain(
+        splits,
+        params,
+        run_dir,
+        seed=recorded["seed"],
+        patience=recorded["patience"],
+        strategy_name=args.strategy,
+        run_eagerly=args.run_eagerly,
+    )
+    print(f"Run {status['state']} after {status['optimizer_steps']} steps: {run_dir}")
+    return run_dir
