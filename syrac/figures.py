@@ -82,13 +82,16 @@ def error_by_count_range(predicted, true, path, title=None):
     )
     top.boxplot([per_bin[k] for k in filled], positions=filled, showfliers=False, widths=0.6)
     top.set_ylabel("absolute error")
-    top.set_title(title or f"Absolute error by true count (bins of {BIN_WIDTH})")
+    heading = f"Absolute error by true count (bins of {BIN_WIDTH}, open from {BIN_CAP})"
+    top.set_title(f"{heading}\n{title}" if title else heading)
     bottom.bar(positions, [values.size for values in per_bin], width=0.6, color="tab:gray")
     bottom.set_ylabel("images")
     bottom.set_xlabel("true count")
     bottom.set_xticks(positions)
     bottom.set_xticklabels(
-        [_bin_label(low, high) for low, high in bins], rotation=90, fontsize=7
+        [_bin_label(low, high) for low, high in bins],
+        rotation=90,
+        fontsize=9 if len(bins) <= 20 else 7,
     )
     bottom.set_xlim(-0.5, len(bins) - 0.5)
     return _save(figure, path)

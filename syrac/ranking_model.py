@@ -119,7 +119,7 @@ class SiameseRanker(keras.Model):
         return {metric.name: metric.result() for metric in self.metrics}
 
     def train_step(self, data):
-        inputs, labels = data
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             predictions = self(inputs, training=True)
             loss = self.ranking_loss(labels, predictions)
@@ -128,7 +128,7 @@ class SiameseRanker(keras.Model):
         return self._update_metrics(loss, labels, predictions)
 
     def test_step(self, data):
-        inputs, labels = data
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         predictions = self(inputs, training=False)
         loss = self.ranking_loss(labels, predictions)
         return self._update_metrics(loss, labels, predictions)

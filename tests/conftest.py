@@ -26,11 +26,11 @@ def run_wrapper(script, *arguments, env=None, timeout=900):
 
 def training_command(data_dir, runs, name="tiny", *extra):
     """The authors' seed command on a fixture, with the tiny parameter set."""
-    return [
+    return [str(part) for part in [
         "--experiment", "training/baseline", "--params_dir", "./config/", "--params", "tiny",
         "--dataset", "rank", "--data_dir", data_dir, "--experiment_dir", runs,
         "--experiment_name", name, "--seed", "7", *extra,
-    ]
+    ]]
 
 
 @pytest.fixture(scope="session")

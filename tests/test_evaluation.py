@@ -1,0 +1,53 @@
+"""Patch-wise evaluation: each image's count is the sum of its patches' probe predictions."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from syrac.annotations import load_count_set
+from syrac.evaluation import evaluate_patchwise
+from syrac.fixtures import make_count_set
+from syrac.images import decode_image
+from syrac.preprocessing import InputScaling
+from syrac.probe import CountProbe
+
+SHAPE = [33, 47, 3]
+
+
+def channel_means(images):
+    """A stand-in encoder with 3 features: the mean of each channel, shifted to be positive."""
+    return tf.reduce_mean(images, axis=[1, 2]) + 2.0
+
+
+@pytest.fixture(scope="module")
+def items(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("data")
+    make_count_set(str(data_dir), name="bench", images=3, split="test")
+    return load_count_set(str(data_dir), "bench", split="test")
+
+
+@pytest.mark.parametrize("n, batch_size", [(1, 2), (2, 3), (3, 4), (4, 64)])
+def test_patch_predictions_and_sums(items, n, batch_size):
+    probe = CountProbe(weights=[1.0, 2.0, 0.5], description={"feature_dim": 3})
+    result = evaluate_patchwise(
+        channel_means, probe, items, SHAPE, n, batch_size, "resnet_v2", progress=False
+    )
+    scaling = InputScaling("resnet_v2")
+    patch_height, patch_width = SHAPE[0] // n, SHAPE[1] // n
+    for index, (path, count) in enumerate(items):
+        image = decode_image(path, SHAPE[:2])
+        expected = []
+        for row in range(n):
+            for col in range(n):
+                crop = image[
+                    row * patch_height : (row + 1) * patch_height,
+                    col * patch_width : (col + 1) * patch_width,
+                ]
+                patch = tf.image.resize(crop, SHAPE[:2], method="bilinear")
+                expected.append(probe.predict(channel_means(scaling(patch[tf.newaxis])))[0])
+        np.testing.assert_allclose(result.patch_predictions[index], expected, rtol=1e-5)
+        assert result.predictions[index] == pytest.approx(sum(expected), rel=1e-5)
+        assert result.counts[index] == count
+        assert result.image_paths[index] == path
+    assert result.patch_predictions.shape == (3, n * n)
+    assert result.n == n

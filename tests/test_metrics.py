@@ -1,0 +1,51 @@
+"""Counting metrics on vectors whose values are worked out by hand."""
+
+import json
+import math
+
+import pytest
+
+from syrac.metrics import count_metrics, json_ready, r2_score
+
+
+def test_metrics_on_hand_computed_vectors():
+    # errors = predicted - true = [-1, 0, -2, 3]
+    metrics = count_metrics([1, 2, 3, 4], [2, 2, 5, 1])
+    assert metrics["mae"] == pytest.approx(6 / 4)
+    assert metrics["mse"] == pytest.approx(14 / 4)  # no square root, as the authors
+    assert metrics["rmse"] == pytest.approx(math.sqrt(14 / 4))
+    # mean(true) = 2.5, total sum of squares = 0.25 + 0.25 + 6.25 + 2.25 = 9
+    assert metrics["r2"] == pytest.approx(1 - 14 / 9)
+    assert metrics["n"] == 4
+
+
+def test_perfect_predictions():
+    metrics = count_metrics([3.0, 7.0, 11.0], [3, 7, 11])
+    assert metrics["mae"] == 0 and metrics["mse"] == 0 and metrics["rmse"] == 0
+    assert metrics["r2"] == 1.0
+
+
+def test_predicting_the_mean_gives_r2_zero():
+    assert r2_score([4, 4, 4], [2, 4, 6]) == pytest.approx(0.0)
+
+
+def test_constant_true_counts_give_undefined_r2_written_as_null():
+    metrics = count_metrics([5, 6], [5, 5])
+    assert math.isnan(metrics["r2"])
+    assert metrics["mae"] == pytest.approx(0.5)
+    ready = json_ready(metrics)
+    assert ready["r2"] is None
+    assert json.loads(json.dumps(ready, allow_nan=False))["r2"] is None
+
+
+@pytest.mark.parametrize(
+    "predicted, true, message",
+    [
+        ([1, 2], [1], "differ in length"),
+        ([], [], "at least one"),
+        ([1, float("nan")], [1, 2], "finite"),
+    ],
+)
+def test_bad_inputs_are_refused(predicted, true, message):
+    with pytest.raises(ValueError, match=message):
+        count_metrics(predicted, true)

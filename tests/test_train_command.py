@@ -1,0 +1,156 @@
+"""The authors' seed pre-training command end to end: run folder, bad input, resume, mirrored."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+import train_wrapper
+from syrac.callbacks import ResumableEarlyStopping
+from syrac.fixtures import make_ranking_set
+from tests.conftest import REPO, run_wrapper, training_command
+
+
+def _rows(run_dir):
+    with open(run_dir / "results.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_seed_command_writes_the_authors_run_folder(pretrained_run):
+    assert pretrained_run.parent.name == "0" and pretrained_run.parent.parent.name == "rank"
+    hyperparams = json.loads((pretrained_run / "hyperparams.json").read_text())
+    assert hyperparams["input_shape"] == [32, 48, 3] and hyperparams["epochs"] == 1
+    args = json.loads((pretrained_run / "args.json").read_text())
+    assert args["seed"] == 7 and args["set"] == ["epochs=1"] and args["index"] == 0
+    rows = _rows(pretrained_run)
+    assert [row["epoch"] for row in rows] == ["0"]
+    assert set(rows[0]) == {"epoch", "loss", "rank_accuracy", "val_loss", "val_rank_accuracy"}
+    encoder = keras.models.load_model(pretrained_run / "best_model_01.keras")
+    assert encoder.output.shape == (None, 2048)
+    assert list((pretrained_run / "logs").iterdir())
+    status = json.loads((pretrained_run / "status.json").read_text())
+    assert status["state"] == "completed" and status["optimizer_steps"] == 3
+    assert not (pretrained_run / "backup").exists()
+
+
+def _run_in_process(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_wrapper.main(argv)
+    return exit_info.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mutation, extra, message", [
+    (None, ["--set", "learning_rat=1"], "unknown hyper-parameter"),
+    (None, ["--filter_classes", "removed", "removed_more"], "empty after --filter_classes"),
+    ("malformed", [], "malformed JSON"),
+    ("missing_image", [], "image file(s) not found"),
+    ("same_pair", [], "same source_image and target_image"),
+])
+def test_bad_input_is_one_clear_message_and_nothing_written(tmp_path, capsys, mutation, extra, message):
+    make_ranking_set(str(tmp_path / "data"), "rank", train_pairs=4, val_pairs=2)
+    annotations = tmp_path / "data" / "rank" / "annotations.json"
+    document = json.loads(annotations.read_text())
+    if mutation == "malformed":
+        annotations.write_text(annotations.read_text()[:-10])
+    elif mutation == "missing_image":
+        document["val"][0]["source_image"] = "rank/images/missing.jpg"
+        annotations.write_text(json.dumps(document))
+    elif mutation == "same_pair":
+        document["train"][2]["target_image"] = document["train"][2]["source_image"]
+        annotations.write_text(json.dumps(document))
+    code, err = _run_in_process(training_command(tmp_path / "data", tmp_path / "runs", "x", *extra), capsys)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_unknown_experiment_lists_the_known_ones(capsys):
+    code, err = _run_in_process(["--experiment", "training/../../etc"], capsys)
+    assert code == 2 and "training/baseline" in err and "unknown experiment" in err
+    code, err = _run_in_process(["--experiment", "training/baseline"], capsys)
+    assert code == 2 and "--dataset" in err and "--data_dir" in err
+
+
+def test_errors_reach_the_terminal_without_traceback(tmp_path):
+    result = run_wrapper("train_wrapper.py", *training_command(tmp_path / "nowhere", tmp_path / "runs"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "annotations.json: no such file" in result.stderr
+
+
+def test_early_stopping_replays_logged_history(tmp_path):
+    results = tmp_path / "results.csv"
+    results.write_text("epoch,loss,val_loss\n0,1,1.0\n1,1,0.5\n2,1,0.6\n3,1,0.7\n")
+    stopper = ResumableEarlyStopping(str(results), 4, monitor="val_loss", patience=3, mode="min")
+    stopper.set_model(keras.Sequential())
+    stopper.on_train_begin()
+    assert stopper.best == 0.5 and stopper.wait == 2
+    stopper.on_epoch_end(4, {"val_loss": 0.9})
+    assert stopper.model.stop_training and stopper.triggered
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_where_it_stopped(tmp_path):
+    make_ranking_set(str(tmp_path / "data"), "rank", train_pairs=20, val_pairs=2)
+    command = training_command(tmp_path / "data", tmp_path / "runs", "resume", "--run_eagerly",
+                               "--set", "backup_every_n_batches=2")
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen([sys.executable, str(REPO / "train_wrapper.py"), *map(str, command)],
+                               cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = tmp_path / "runs" / "resume" / "rank" / "0"
+    position = None
+    deadline = time.time() + 600
+    while time.time() < deadline and process.poll() is None:
+        found = list(root.glob("*/backup/position.json")) if root.exists() else []
+        if found:
+            position = json.loads(found[0].read_text())
+            if position["epoch"] == 0 and position["batch"] >= 4:
+                break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert position is not None and position["epoch"] == 0 and 0 < position["batch"] < 10
+    (run_dir,) = root.iterdir()
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "running"
+
+    result = run_wrapper("train_wrapper.py", *command)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"epoch 1, batch {position['batch'] + 1} of 10" in result.stdout
+    assert [path.name for path in root.iterdir()] == [run_dir.name]  # same folder, nothing new
+    status = json.loads((run_dir / "status.json").read_text())
+    # Resumed with the optimizer's step counter: exactly 2 epochs x 10 batches, none repeated.
+    assert status["state"] == "completed" and status["optimizer_steps"] == 20
+    assert [row["epoch"] for row in _rows(run_dir)] == ["0", "1"]
+    assert sorted(p.name for p in run_dir.glob("best_model_*.keras")) == ["best_model_01.keras", "best_model_02.keras"]
+
+    again = run_wrapper("train_wrapper.py", "--experiment", "training/baseline", "--resume", run_dir)
+    assert again.returncode == 2 and "nothing to resume" in again.stderr
+
+
+@pytest.mark.slow
+def test_mirrored_step_equals_single_device_step():
+    result = subprocess.run([sys.executable, str(REPO / "tests" / "scripts" / "mirrored_equivalence.py")],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    assert report["mirrored_loss"] == pytest.approx(report["single_loss"], rel=1e-6)
+    assert report["max_update"] > 1e-5
+    assert report["max_update_difference"] < 1e-5
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_through_the_seed_command(data_dir, tmp_path):
+    result = run_wrapper("train_wrapper.py", *training_command(data_dir, tmp_path / "runs", "mirror", "--strategy",
+                         "mirrored", "--run_eagerly", "--set", "epochs=1"), env={"SYRAC_CPU_REPLICAS": "2"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run_dir,) = (tmp_path / "runs" / "mirror" / "rank" / "0").iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["replicas"] == 2 and status["state"] == "completed"
+    assert (run_dir / "best_model_01.keras").exists()
