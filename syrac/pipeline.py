@@ -44,11 +44,15 @@ def training_schedule(pairs, input_shape, batch_size, epochs, seed, shuffle_buff
     base = tf.data.Dataset.from_tensor_slices((sources, targets))
 
     def one_epoch(epoch):
-        epoch_seed = tf.cast(seed, tf.int64) * 1_000_003 + epoch
-        shuffled = base.shuffle(shuffle_buffer, seed=epoch_seed, reshuffle_each_iteration=False)
+        # Python-int seeds: a tensor seed breaks tf.data's seed logic when the global seed is 0.
+        shuffled = base.shuffle(
+            shuffle_buffer, seed=int(seed) * 1_000_003 + epoch, reshuffle_each_iteration=False
+        )
         return shuffled.take(steps * batch_size)
 
-    schedule = tf.data.Dataset.range(epochs).flat_map(one_epoch)
+    schedule = one_epoch(0)
+    for epoch in range(1, epochs):
+        schedule = schedule.concatenate(one_epoch(epoch))
     schedule = schedule.skip(start_step * batch_size)
     schedule = schedule.map(_decode_pair(input_shape[:2]), num_parallel_calls=AUTOTUNE)
     return schedule.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
