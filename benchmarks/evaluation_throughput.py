@@ -19,7 +19,6 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from syrac.annotations import load_count_set  # noqa: E402
@@ -88,7 +87,8 @@ def main(argv=None):
           f"{args.eval_batch_size}, probe_batch_size {args.probe_batch_size}, "
           f"TensorFlow {tf.__version__} on {platform.machine()} with {os.cpu_count()} CPU(s), "
           f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
-    header = f"{'stage':<28}{'images':>8}{'patches':>9}{'seconds':>10}{'images/s':>10}{'patches/s':>11}"
+    header = (f"{'stage':<28}{'images':>8}{'patches':>9}{'seconds':>10}{'images/s':>10}"
+              f"{'patches/s':>11}")
     print(header)
     print("-" * len(header))
     for name, images, patches, seconds, image_rate, patch_rate in rows:

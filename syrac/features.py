@@ -27,7 +27,7 @@ def decoded_images(paths, input_shape):
 
 
 def scaled_batches(paths, input_shape, batch_size, preprocessing="resnet_v2"):
-    """Batches of ``batch_size`` decoded images, scaled for the encoder, in the order of ``paths``."""
+    """Batches of ``batch_size`` decoded images scaled for the encoder, in ``paths`` order."""
     scaling = InputScaling(preprocessing)
     return (
         decoded_images(paths, input_shape)
@@ -77,7 +77,9 @@ def extract_features(encoder, paths, input_shape, batch_size, preprocessing="res
     if not paths:
         raise ValueError("extract_features needs at least one image. Received: paths=[]")
     if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+        raise ValueError(
+            f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
+        )
     bar = progress_bar(len(paths), "image", enabled=progress)
     chunks = []
     with undecodable_images_named(paths):

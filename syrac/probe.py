@@ -142,9 +142,8 @@ class CountProbe:
         description_path = os.path.join(folder, DESCRIPTION_FILE)
         missing = [p for p in (weights_path, description_path) if not os.path.isfile(p)]
         if missing:
-            raise SyracError(
-                f"no count probe in {folder}: missing {', '.join(os.path.basename(p) for p in missing)}"
-            )
+            names = ", ".join(os.path.basename(path) for path in missing)
+            raise SyracError(f"no count probe in {folder}: missing {names}")
         try:
             weights = np.load(weights_path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:

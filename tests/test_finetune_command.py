@@ -227,7 +227,8 @@ def test_evaluate_stage_reuses_the_saved_probe(seed_run, count_data, runs, capsy
 @pytest.mark.slow
 def test_evaluate_refuses_a_probe_fitted_with_other_preprocessing(seed_run, count_data, runs):
     argv = command(count_data, runs, **{"--stage": "evaluate", "--set": ["preprocessing=caffe"]})
-    with pytest.raises(SyracError, match="fitted with preprocessing=resnet_v2.*preprocessing=caffe"):
+    message = "fitted with preprocessing=resnet_v2.*resolves preprocessing=caffe"
+    with pytest.raises(SyracError, match=message):
         run_in_process(argv)
 
 
@@ -280,18 +281,19 @@ def test_encoder_settings_precedence():
     fixed = types.SimpleNamespace(input_shape=[64, 64, 3], path="m")
     trained = {"input_shape": [96, 128, 3], "preprocessing": "caffe"}
 
-    settings, sources, notes = resolve_encoder_settings(params, "p.yaml", {}, free, trained, "h.json")
+    resolve = resolve_encoder_settings
+    settings, sources, notes = resolve(params, "p.yaml", {}, free, trained, "h.json")
     assert settings == trained and sources["preprocessing"] == "h.json" and len(notes) == 2
 
     overrides = {"preprocessing": "resnet_v2"}
-    settings, sources, _ = resolve_encoder_settings(params, "p.yaml", overrides, free, trained, "h.json")
+    settings, sources, _ = resolve(params, "p.yaml", overrides, free, trained, "h.json")
     assert settings["preprocessing"] == "resnet_v2" and sources["preprocessing"] == "--set"
 
-    settings, sources, _ = resolve_encoder_settings(params, "p.yaml", {}, fixed, {}, None)
+    settings, sources, _ = resolve(params, "p.yaml", {}, fixed, {}, None)
     assert settings["input_shape"] == [64, 64, 3]
     assert sources["input_shape"] == "the encoder's input layer"
 
-    settings, _, notes = resolve_encoder_settings(params, "p.yaml", {}, free, {}, None)
+    settings, _, notes = resolve(params, "p.yaml", {}, free, {}, None)
     assert settings == params and notes == []
 
 

@@ -1,4 +1,4 @@
-"""The count probe: non-negative least squares without intercept, saved and loaded without pickle."""
+"""The count probe: non-negative least squares without intercept, saved and read without pickle."""
 
 import json
 

@@ -215,9 +215,8 @@ def _archive_probe(folder):
     return destination
 
 
-def fit_stage(args, encoder, settings, record, folder, params):
+def fit_stage(args, items, encoder, settings, record, folder, params):
     """Extract features of the noisy synthetic set, fit the probe, save it; return the probe."""
-    items = load_count_set(args.data_dir, args.train_data)
     paths = [path for path, _ in items]
     counts = np.asarray([count for _, count in items], dtype=np.float64)
     print(f"Extracting features of {len(paths)} images of {args.train_data}")
@@ -287,9 +286,8 @@ def load_saved_probe(folder, settings):
     return probe
 
 
-def evaluate_stage(args, encoder, probe, settings, record, folder, params):
+def evaluate_stage(args, items, encoder, probe, settings, record, folder, params):
     """Evaluate the probe patch-wise on the test split; write results and figures."""
-    items = load_count_set(args.data_dir, args.test_data, split="test")
     if encoder.feature_dim is not None and encoder.feature_dim != probe.feature_dim:
         raise SyracError(
             f"the probe in {os.path.join(folder, PROBE_FOLDER)} expects {probe.feature_dim} "
@@ -376,10 +374,10 @@ def run(args):
         args.params_dir, args.params or DEFAULT_PARAMS, overrides
     )
     # Cheap checks first: the annotation files and the saved probe, before loading any model.
-    if fitting:
-        load_count_set(args.data_dir, args.train_data)
-    if evaluating:
-        load_count_set(args.data_dir, args.test_data, split="test")
+    train_items = load_count_set(args.data_dir, args.train_data) if fitting else None
+    test_items = (
+        load_count_set(args.data_dir, args.test_data, split="test") if evaluating else None
+    )
     folder = output_folder(checkpoint)
     if evaluating and not fitting:
         require_probe(folder)
@@ -406,9 +404,20 @@ def run(args):
     }
 
     if fitting:
-        probe = fit_stage(args, encoder, settings, record, folder, params)
+        probe = fit_stage(args, train_items, encoder, settings, record, folder, params)
     else:
         probe = load_saved_probe(folder, settings)
+        fitted_on = probe.description.get("train_data")
+        if args.train_data and fitted_on != args.train_data:
+            print(
+                f"note: --stage evaluate uses the saved probe, fitted on {fitted_on}; "
+                f"--train_data {args.train_data} is ignored"
+            )
     if evaluating:
-        metrics = evaluate_stage(args, encoder, probe, settings, record, folder, params)
-        print(f"MAE {metrics['mae']:.2f} RMSE {metrics['rmse']:.2f} on {args.test_data}, N={args.N}")
+        metrics = evaluate_stage(
+            args, test_items, encoder, probe, settings, record, folder, params
+        )
+        print(
+            f"MAE {metrics['mae']:.2f} RMSE {metrics['rmse']:.2f} on {args.test_data}, "
+            f"N={args.N}"
+        )
