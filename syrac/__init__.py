@@ -9,7 +9,10 @@ The package is split into small modules with one job each:
 - ``augment``: the authors' augmentation stack as Keras 3 layers.
 - ``preprocessing``: the input scaling applied before the encoder.
 - ``encoders`` / ``ranking_model``: the siamese ranking network.
-- ``training`` / ``run_folder``: run folders, callbacks, resumption, distribution.
+- ``training`` / ``run_folder`` / ``callbacks`` / ``distribution``: run folders, resumption,
+  multi-device training.
+- ``encoder_loading`` / ``features`` / ``probe``: the frozen encoder and the linear count probe.
+- ``patches`` / ``evaluation`` / ``metrics`` / ``figures``: patch-wise counting and its report.
 """
 
 __version__ = "0.1.0"

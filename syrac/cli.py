@@ -54,7 +54,7 @@ def finetune_parser():
     parser.add_argument("--train_data", help="noisy synthetic count set to fit the probe on")
     parser.add_argument("--test_data", help="real benchmark to evaluate on (its 'test' split)")
     parser.add_argument("--N", type=int, default=None,
-                        help="evaluate on an N x N grid of patches")
+                        help="evaluate on an N x N grid of patches (required unless --stage fit)")
     parser.add_argument("--experiment_path", default="runs",
                         help="folder that --model_path is relative to")
     parser.add_argument("--model_path", required=True,
