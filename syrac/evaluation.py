@@ -12,7 +12,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from syrac.features import decoded_images, undecodable_images_named
+from syrac.images import undecodable_images_named
+from syrac.pipeline import decoded_images
 from syrac.patches import check_grid, patchify
 from syrac.preprocessing import InputScaling
 from syrac.progress import progress_bar

@@ -6,24 +6,13 @@ in [0, 1], resized bilinearly to the input shape, aspect not kept) and the same 
 ``probe_batch_size`` (the authors used 3). This is what the count probe is fitted on.
 """
 
-import contextlib
-
 import numpy as np
 import tensorflow as tf
 
-from syrac.errors import SyracError
-from syrac.images import decode_image, find_undecodable
+from syrac.images import undecodable_images_named
+from syrac.pipeline import decoded_images
 from syrac.preprocessing import InputScaling
 from syrac.progress import progress_bar
-
-
-def decoded_images(paths, input_shape):
-    """A ``tf.data`` dataset of the images at ``paths``, decoded and resized to ``input_shape``."""
-    size = (int(input_shape[0]), int(input_shape[1]))
-    dataset = tf.data.Dataset.from_tensor_slices(tf.constant(list(paths), dtype=tf.string))
-    return dataset.map(
-        lambda path: decode_image(path, size), num_parallel_calls=tf.data.AUTOTUNE
-    )
 
 
 def scaled_batches(paths, input_shape, batch_size, preprocessing="resnet_v2"):
@@ -35,26 +24,6 @@ def scaled_batches(paths, input_shape, batch_size, preprocessing="resnet_v2"):
         .map(scaling, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-
-
-@contextlib.contextmanager
-def undecodable_images_named(paths):
-    """Turn a decoding failure inside a ``tf.data`` loop into a :class:`SyracError` naming files.
-
-    ``tf.data`` reports a bad file as an anonymous op error mid-iteration; the files are then
-    decoded one by one to say which ones fail. Errors not caused by a file are re-raised.
-    """
-    try:
-        yield
-    except tf.errors.OpError:
-        failures = find_undecodable(paths)
-        if not failures:
-            raise
-        listed = "; ".join(f"{path} ({reason})" for path, reason in failures)
-        raise SyracError(
-            f"{len(failures)}{'+' if len(failures) >= 5 else ''} image file(s) cannot be "
-            f"decoded: {listed}"
-        ) from None
 
 
 def extract_features(encoder, paths, input_shape, batch_size, preprocessing="resnet_v2",

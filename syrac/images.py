@@ -6,9 +6,13 @@ alpha, 16-bit and other integer images are scaled by their type's maximum. Resiz
 and does not keep the aspect ratio, as in the authors' pipeline.
 """
 
+import contextlib
+
 import numpy as np
 import tensorflow as tf
 import tifffile
+
+from syrac.errors import SyracError
 
 _MAGIC = (
     (b"\xff\xd8\xff", "jpeg"),
@@ -120,3 +124,23 @@ def find_undecodable(paths, limit=5):
             if len(failures) >= limit:
                 break
     return failures
+
+
+@contextlib.contextmanager
+def undecodable_images_named(paths):
+    """Turn a decoding failure inside a ``tf.data`` loop into a :class:`SyracError` naming files.
+
+    ``tf.data`` reports a bad file as an anonymous op error mid-iteration; the files are then
+    decoded one by one to say which ones fail. Errors not caused by a file are re-raised.
+    """
+    try:
+        yield
+    except tf.errors.OpError:
+        failures = find_undecodable(paths)
+        if not failures:
+            raise
+        listed = "; ".join(f"{path} ({reason})" for path, reason in failures)
+        raise SyracError(
+            f"{len(failures)}{'+' if len(failures) >= 5 else ''} image file(s) cannot be "
+            f"decoded: {listed}"
+        ) from None

@@ -1,4 +1,4 @@
-"""``tf.data`` pipelines: ranking pairs for pre-training, counted images for the probe.
+"""``tf.data`` pipelines: ranking pairs for pre-training, plain image lists for the probe.
 
 The training pipeline is a *schedule*: every epoch's shuffled order is a pure function of
 (seed, epoch), and each epoch holds exactly ``steps_per_epoch`` full batches (the authors'
@@ -67,13 +67,10 @@ def validation_pairs(pairs, input_shape, batch_size):
     return dataset.batch(batch_size).prefetch(AUTOTUNE)
 
 
-def counted_images(items, input_shape, batch_size):
-    """Batches ``(images, counts)`` of a count set in file order, no augmentation."""
-    paths = [path for path, _ in items]
-    counts = [float(count) for _, count in items]
-    dataset = tf.data.Dataset.from_tensor_slices((paths, counts))
-    size = input_shape[:2]
-    dataset = dataset.map(
-        lambda path, count: (decode_image(path, size), count), num_parallel_calls=AUTOTUNE
+def decoded_images(paths, input_shape):
+    """A ``tf.data`` dataset of the images at ``paths``, decoded and resized to ``input_shape``."""
+    size = (int(input_shape[0]), int(input_shape[1]))
+    dataset = tf.data.Dataset.from_tensor_slices(tf.constant(list(paths), dtype=tf.string))
+    return dataset.map(
+        lambda path: decode_image(path, size), num_parallel_calls=tf.data.AUTOTUNE
     )
-    return dataset.batch(batch_size).prefetch(AUTOTUNE)

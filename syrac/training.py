@@ -7,10 +7,8 @@ remaining batches), then the remaining epochs run as usual. Early stopping repla
 """
 
 import os
-import random
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from syrac.callbacks import (
@@ -22,7 +20,7 @@ from syrac.callbacks import (
 )
 from syrac.distribution import make_strategy
 from syrac.errors import SyracError
-from syrac.images import find_undecodable
+from syrac.images import undecodable_images_named
 from syrac.pipeline import steps_per_epoch, training_schedule, validation_pairs
 from syrac.ranking_model import build_ranking_model, compile_ranking_model
 from syrac.run_folder import UNFINISHED, write_status
@@ -113,7 +111,8 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
         phases.append((epoch, epochs, steps, 0))
 
     stopped_early = False
-    try:
+    paths = [path for pair in splits["train"] + splits["val"] for path in pair]
+    with undecodable_images_named(paths):
         for first_epoch, last_epoch, phase_steps, first_batch in phases:
             schedule = training_schedule(
                 splits["train"], params["input_shape"], params["batch_size"], epochs,
@@ -134,22 +133,8 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
             if early_stopping.triggered:
                 stopped_early = True
                 break
-    except tf.errors.InvalidArgumentError as error:
-        paths = [path for pair in splits["train"] + splits["val"] for path in pair]
-        failures = find_undecodable(paths)
-        if failures:
-            listed = "; ".join(f"{path} ({reason})" for path, reason in failures)
-            raise SyracError(f"cannot decode image file(s): {listed}") from None
-        raise error
 
     state = "early_stopped" if stopped_early else "completed"
     write_status(run_dir, state, optimizer_steps=int(model.optimizer.iterations.numpy()))
     remove_backup(run_dir)
     return {"state": state, "optimizer_steps": int(model.optimizer.iterations.numpy())}
-
-
-def seed_everything(seed):
-    """Seed Python, NumPy and TensorFlow (``keras.utils.set_random_seed`` does all three)."""
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    keras.utils.set_random_seed(seed)

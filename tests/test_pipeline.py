@@ -5,7 +5,8 @@ import pytest
 
 from syrac.fixtures import make_count_set, make_ranking_set
 from syrac.annotations import load_count_set, load_ranking_set
-from syrac.pipeline import counted_images, steps_per_epoch, training_schedule, validation_pairs
+from syrac.images import decode_image
+from syrac.pipeline import decoded_images, steps_per_epoch, training_schedule, validation_pairs
 
 SHAPE = (32, 48, 3)
 
@@ -47,8 +48,10 @@ def test_validation_keeps_order_and_last_short_batch(pairs):
     assert sizes == [2, 1]
 
 
-def test_counted_images_in_file_order(pairs):
+def test_decoded_images_in_file_order(pairs):
     root, _ = pairs
-    items = load_count_set(str(root), "synth")
-    counts = np.concatenate([c.numpy() for _, c in counted_images(items, SHAPE, 3)])
-    np.testing.assert_array_equal(counts, [count for _, count in items])
+    paths = [path for path, _ in load_count_set(str(root), "synth")]
+    decoded = [image.numpy() for image in decoded_images(paths, SHAPE)]
+    assert len(decoded) == len(paths)
+    for path, image in zip(paths, decoded):
+        np.testing.assert_array_equal(image, decode_image(path, SHAPE[:2]).numpy())

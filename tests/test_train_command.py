@@ -154,3 +154,13 @@ def test_mirrored_strategy_through_the_seed_command(data_dir, tmp_path):
     status = json.loads((run_dir / "status.json").read_text())
     assert status["replicas"] == 2 and status["state"] == "completed"
     assert (run_dir / "best_model_01.keras").exists()
+
+
+def test_corrupt_image_during_training_is_named(tmp_path, capsys):
+    make_ranking_set(str(tmp_path / "data"), "rank", train_pairs=4, val_pairs=2)
+    document = json.loads((tmp_path / "data" / "rank" / "annotations.json").read_text())
+    broken = tmp_path / "data" / document["train"][1]["source_image"]
+    broken.write_bytes(broken.read_bytes()[:200])  # a valid JPEG header, truncated data
+    code, err = _run_in_process(training_command(tmp_path / "data", tmp_path / "runs", "x",
+                                                 "--run_eagerly"), capsys)
+    assert code == 2 and "cannot be decoded" in err and str(broken) in err

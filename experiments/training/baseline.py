@@ -86,14 +86,16 @@ def prepare_run(args):
 def run(args):
     """Pre-train (or resume) one run and print where it went and how it ended."""
     run_dir, recorded, params, splits = prepare_run(args)
-    from syrac.training import pretrain, seed_everything
+    import keras
+
+    from syrac.training import pretrain
 
     print(f"Run folder: {run_dir}")
     print(
         f"{len(splits['train'])} training and {len(splits['val'])} validation pairs; "
         f"seed {recorded['seed']}"
     )
-    seed_everything(recorded["seed"])
+    keras.utils.set_random_seed(recorded["seed"])  # Python, NumPy and TensorFlow
     status = pretrain(
         splits,
         params,

@@ -78,21 +78,17 @@ from syrac.features import extract_features
 from syrac.metrics import count_metrics, json_ready
 from syrac.patches import check_grid
 from syrac.probe import DESCRIPTION_FILE, CountProbe
+from syrac.run_folder import TIMESTAMP_FORMAT, timestamp
 
 EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
 DEFAULT_PARAMS = "baseline"
 OUTPUT_FOLDER = "noisy_synth_regression"
 PROBE_FOLDER = "probe"
 PREVIOUS_PROBES_FOLDER = "previous_probes"
-TIMESTAMP_FORMAT = "%Y-%m-%d-%H-%M-%S"
 FIGURE_NAMES = ("error_by_count", "predicted_vs_true", "patch_grids")
 # The parameters that describe how the encoder sees an image; they must not change between
 # fitting the probe and evaluating it.
 ENCODER_SETTINGS = ("input_shape", "preprocessing")
-
-
-def _timestamp():
-    return datetime.datetime.now().strftime(TIMESTAMP_FORMAT)
 
 
 def _require(args, option, why):
@@ -183,7 +179,7 @@ def _unique_path(path):
 
 def _output_tag(folder):
     """A timestamp (plus ``-1``, ``-2``... if needed) that no results or figure file uses yet."""
-    stamp = _timestamp()
+    stamp = timestamp()
     tag, suffix = stamp, 0
     while any(
         os.path.exists(os.path.join(folder, f"{name}.{tag}.{ext}"))
@@ -234,7 +230,7 @@ def fit_stage(args, items, encoder, settings, record, folder, params):
     fit_seconds = time.perf_counter() - start
     probe.description.update(
         {
-            "fitted_at": _timestamp(),
+            "fitted_at": timestamp(),
             "experiment": EXPERIMENT,
             "encoder_path": encoder.path,
             "encoder": encoder.describe(),
