@@ -5,10 +5,17 @@ Three shapes exist (DESIGN.md §3):
 - ranking set: ``{"train": [pair, ...], "val": [pair, ...]}`` with
   ``pair = {"source_image": P, "target_image": P, "info": {"type": T}}``;
 - noisy synthetic count set: ``[{"image": P, "count": n}, ...]`` or ``{"train": [...]}``;
-- real benchmark: ``{"test": [{"image": P, "count": n}, ...]}`` (optionally train/val).
+- real benchmark: ``{"test": [{"image": P, "count": n}, ...]}`` (optionally train/val). An item
+  of a split whose labels are not public (NWPU-Crowd's test split) is ``{"image": P}`` without a
+  ``count`` key; it is accepted only where asked (``allow_missing_counts``), never scored.
 
-Image paths are relative to the data directory (a leading ``/`` is allowed). Every problem is
-reported as one :class:`SyracError` naming the file and the offending entry.
+Other top-level keys (``"meta"``, written by ``python -m syrac prepare``) and other item keys
+(``"points"``) are ignored. Image paths are relative to the data directory (a leading ``/`` is
+allowed); an absolute path that exists as given is used as it is. Every problem is reported as
+one :class:`SyracError` naming the file and the offending entry.
+
+``syrac.images`` (and so TensorFlow) is imported only when image files are checked, so the
+commands that merely read JSON (``python -m syrac prepare``) start quickly.
 """
 
 import json
@@ -16,7 +23,6 @@ import math
 import os
 
 from syrac.errors import SyracError
-from syrac.images import sniff_format
 
 MAX_LISTED = 5
 
@@ -27,7 +33,14 @@ def annotations_path(data_dir, dataset):
 
 
 def resolve_image_path(data_dir, relative):
-    """Join an annotation path to the data directory, as the authors' concatenation did."""
+    """Join an annotation path to the data directory, as the authors' concatenation did.
+
+    A leading ``/`` is the authors' convention for a path relative to the data directory, so it
+    is stripped; but an absolute path that exists as given (a raw download referenced in place
+    by ``python -m syrac prepare``, outside the data directory) is returned unchanged.
+    """
+    if os.path.isabs(relative) and os.path.exists(relative):
+        return relative
     return os.path.join(data_dir, relative.lstrip("/\\"))
 
 
@@ -51,6 +64,8 @@ def load_json(path):
 
 def _check_images_exist(path, data_dir, relative_paths):
     """Fail naming the first few image files that are missing or of an unknown format."""
+    from syrac.images import sniff_format  # imports TensorFlow: only when images are checked
+
     missing, unreadable = [], []
     for relative in dict.fromkeys(relative_paths):
         full = resolve_image_path(data_dir, relative)
@@ -169,7 +184,7 @@ def _check_count(path, where, value):
     return float(value)
 
 
-def load_count_set(data_dir, dataset, split=None):
+def load_count_set(data_dir, dataset, split=None, allow_missing_counts=False):
     """Load and validate a counted image set (noisy synthetic or real benchmark).
 
     Args:
@@ -177,9 +192,13 @@ def load_count_set(data_dir, dataset, split=None):
         dataset: the dataset's folder name.
         split: ``None`` for a noisy synthetic set (a plain list, or ``"train"``), or the split
             of a benchmark to read (``"test"``).
+        allow_missing_counts: accept items without a ``count`` key, returned with the count
+            ``None``: a split whose labels are not public. By default such an item is refused,
+            naming it. ``"count": null`` is refused either way (a count-less item has no key).
 
     Returns:
-        ``[(image_path, count), ...]`` with full image paths and float counts.
+        ``[(image_path, count), ...]`` with full image paths and float counts (``None`` for a
+        count-less item when ``allow_missing_counts``).
     """
     path = annotations_path(data_dir, dataset)
     document = load_json(path)
@@ -216,7 +235,24 @@ def load_count_set(data_dir, dataset, split=None):
             )
         image = _check_path_field(path, where, entry, "image")
         if "count" not in entry:
-            raise SyracError(f"{path}: {where} has no 'count'")
+            if not allow_missing_counts:
+                raise SyracError(f"{path}: {where} has no 'count'")
+            items.append((image, None))
+            continue
         items.append((image, _check_count(path, where, entry["count"])))
     _check_images_exist(path, data_dir, [image for image, _ in items])
     return [(resolve_image_path(data_dir, image), count) for image, count in items]
+
+
+def split_note(data_dir, dataset, split):
+    """Return the note ``python -m syrac prepare`` recorded about a split, or ``None``.
+
+    The note (``meta.splits.<split>.note`` in ``annotations.json``) says why a split cannot be
+    used as asked, e.g. that NWPU-Crowd's test labels are not public.
+    """
+    document = load_json(annotations_path(data_dir, dataset))
+    meta = document.get("meta") if isinstance(document, dict) else None
+    splits = meta.get("splits") if isinstance(meta, dict) else None
+    about = splits.get(split) if isinstance(splits, dict) else None
+    note = about.get("note") if isinstance(about, dict) else None
+    return note if isinstance(note, str) else None

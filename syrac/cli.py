@@ -52,7 +52,10 @@ def finetune_parser():
                         help="experiment name, e.g. finetuning/unsupervised/noisy_synth_regress")
     parser.add_argument("--data_dir", help="folder holding the datasets")
     parser.add_argument("--train_data", help="noisy synthetic count set to fit the probe on")
-    parser.add_argument("--test_data", help="real benchmark to evaluate on (its 'test' split)")
+    parser.add_argument("--test_data", help="real benchmark to evaluate on (its --split split)")
+    parser.add_argument("--split", default="test",
+                        help="split of --test_data to evaluate on (default: test; NWPU-Crowd's "
+                             "test labels are not public, evaluate it with --split val)")
     parser.add_argument("--N", type=int, default=None,
                         help="evaluate on an N x N grid of patches (required unless --stage fit)")
     parser.add_argument("--experiment_path", default="runs",

@@ -1,0 +1,110 @@
+"""Prepared benchmarks through ``finetune_wrapper.py``: ``--split val`` is scored, the test split
+of a prepared dataset is scored, and count-less test images (NWPU-Crowd) are refused.
+
+The encoder is the session's real tiny pre-training run (``pretrained_run``), copied so that
+probes and results stay in this module's folders. The wrapper runs once as a real command; the
+other evaluations run in-process.
+"""
+
+import glob
+import json
+import re
+import shutil
+
+import pytest
+
+from syrac.annotations import load_count_set
+from syrac.cli import finetune_parser
+from syrac.errors import SyracError
+from syrac.fixtures import make_count_set
+from syrac.prepare import raw_fixtures
+from syrac.prepare.command import parser as prepare_parser
+from syrac.prepare.command import run as prepare_run
+from syrac.registry import resolve_experiment
+from tests.conftest import run_wrapper
+
+EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
+
+
+def prepare(*argv):
+    prepare_run(prepare_parser("python -m syrac prepare").parse_args([str(a) for a in argv]))
+
+
+def command(data, runs, *extra):
+    return [
+        "--experiment", EXPERIMENT, "--data_dir", str(data), "--train_data", "synth",
+        "--N", "2", "--experiment_path", str(runs), "--model_path", "MODEL/best_model_01.keras",
+        "--params_dir", "./config/", "--params", "tiny", *extra,
+    ]
+
+
+def run_in_process(argv):
+    args = finetune_parser().parse_args(argv)
+    resolve_experiment(args.experiment, prefix="finetuning/").run(args)
+
+
+def results(runs):
+    folder = runs / "MODEL" / "best_model_01" / "noisy_synth_regression"
+    paths = sorted(glob.glob(str(folder / "results.*.json")))
+    return [json.loads(open(path).read()) for path in paths]
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """DATA with a noisy count set ``synth`` and two prepared benchmarks: ``nwpu_crowd``
+    (referenced in place, count-less test) and ``shanghaitech_a`` (absolute raw paths)."""
+    root = tmp_path_factory.mktemp("prepared")
+    data, raw = root / "data", root / "raw"
+    data.mkdir()
+    make_count_set(str(data), "synth", images=6)
+    raw_fixtures.make_nwpu_crowd(data / "downloads", sizes=(("train", 3), ("val", 3), ("test", 2)))
+    prepare("nwpu_crowd", "--src", data / "downloads", "--data_dir", data)
+    raw_fixtures.make_shanghaitech(raw, "A", train=3, test=3)
+    prepare("shanghaitech_a", "--src", raw, "--data_dir", data)
+    return data
+
+
+@pytest.fixture(scope="module")
+def val_run(prepared, pretrained_run, tmp_path_factory):
+    """``finetune_wrapper.py --test_data nwpu_crowd --split val``, run once as a real command."""
+    runs = tmp_path_factory.mktemp("runs")
+    (runs / "MODEL").mkdir()
+    for name in ("best_model_01.keras", "hyperparams.json"):
+        shutil.copy(pretrained_run / name, runs / "MODEL" / name)
+    completed = run_wrapper("finetune_wrapper.py",
+                            *command(prepared, runs, "--test_data", "nwpu_crowd", "--split", "val"))
+    return completed, runs
+
+
+@pytest.mark.slow
+def test_split_val_evaluates_the_val_split(val_run, prepared):
+    completed, runs = val_run
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    last = completed.stdout.strip().splitlines()[-1]
+    assert re.match(r"^MAE \d+\.\d\d RMSE \d+\.\d\d on nwpu_crowd \(val\), N=2$", last), last
+    (document,) = results(runs)
+    val = load_count_set(str(prepared), "nwpu_crowd", split="val")
+    assert document["test_split"] == "val" and document["test_data"] == "nwpu_crowd"
+    assert document["image_paths"] == [path for path, _ in val]
+    assert document["counts"] == [count for _, count in val]
+
+
+@pytest.mark.slow
+def test_the_test_split_of_a_prepared_benchmark_is_evaluated(val_run, prepared, capsys):
+    _, runs = val_run
+    run_in_process(command(prepared, runs, "--test_data", "shanghaitech_a", "--stage", "evaluate"))
+    assert capsys.readouterr().out.strip().splitlines()[-1].endswith("on shanghaitech_a, N=2")
+    document = results(runs)[-1]
+    test = load_count_set(str(prepared), "shanghaitech_a", split="test")
+    assert document["test_split"] == "test"
+    assert document["image_paths"] == [path for path, _ in test]  # absolute raw paths
+    assert document["counts"] == [count for _, count in test]
+
+
+def test_count_less_test_images_are_refused(prepared, tmp_path):
+    """Refused while reading the annotations, before any model is loaded."""
+    message = (r"nwpu_crowd/annotations\.json: 2 of 2 images of the 'test' split have no count "
+               r"and cannot be scored \(e\.g\. \S+0007\.jpg\); NWPU-Crowd test labels are not "
+               r"public: evaluate with --split val$")
+    with pytest.raises(SyracError, match=message):
+        run_in_process(command(prepared, tmp_path, "--test_data", "nwpu_crowd"))
