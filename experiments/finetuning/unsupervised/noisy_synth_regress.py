@@ -15,7 +15,10 @@ Command (the authors' interface; ``--params`` defaults to ``baseline``):
         --experiment_path RUNS --model_path MODEL --params_dir ./config/
 
     ``--stage fit`` only fits the probe, ``--stage evaluate`` only evaluates the saved one
-    (``both``, the default, does both as the authors' script did).
+    (``both``, the default, does both as the authors' script did). ``--split val`` evaluates
+    the ``val`` split of ``--test_data`` instead of ``test`` (a dataset made by
+    ``python -m syrac prepare`` has ``train``, ``val`` and ``test``). Images listed without a
+    count (NWPU-Crowd's test split, whose labels are not public) are refused, never scored.
 
 Runtime:
     the tiny fixture run of the tests (``--params tiny``: 6 synthetic images, 4 test images,
@@ -56,7 +59,8 @@ Output folder (``OUT``):
     - ``OUT/error_by_count.<stamp>.png``, ``OUT/predicted_vs_true.<stamp>.png`` and
       ``OUT/patch_grids.<stamp>.png``, with the same stamp as the results file.
 
-    The last line printed is the summary, e.g. ``MAE 12.34 RMSE 15.67 on DS, N=2``.
+    The last line printed is the summary, e.g. ``MAE 12.34 RMSE 15.67 on DS, N=2`` (``on DS
+    (val), N=2`` with ``--split val``).
 """
 
 import datetime
@@ -69,7 +73,7 @@ import keras
 import numpy as np
 
 from syrac import figures
-from syrac.annotations import load_count_set
+from syrac.annotations import annotations_path, load_count_set, split_note
 from syrac.config import load_params, parse_overrides
 from syrac.encoder_loading import load_encoder, load_hyperparams
 from syrac.errors import SyracError
@@ -114,6 +118,25 @@ def check_arguments(args):
     if not os.path.isdir(args.data_dir):
         raise SyracError(f"--data_dir {args.data_dir}: no such directory")
     return fitting, evaluating
+
+
+def load_scorable_split(data_dir, dataset, split):
+    """Read the split to evaluate; refuse it, naming why, if any of its images has no count."""
+    items = load_count_set(data_dir, dataset, split=split, allow_missing_counts=True)
+    unlabelled = [path for path, count in items if count is None]
+    if unlabelled:
+        note = split_note(data_dir, dataset, split) or "evaluate a labelled split with --split"
+        raise SyracError(
+            f"{annotations_path(data_dir, dataset)}: {len(unlabelled)} of {len(items)} images "
+            f"of the '{split}' split have no count and cannot be scored (e.g. "
+            f"{unlabelled[0]}); {note}"
+        )
+    return items
+
+
+def evaluated_name(args):
+    """``DS`` for the test split (the authors' summary line), ``DS (val)`` for another split."""
+    return args.test_data if args.split == "test" else f"{args.test_data} ({args.split})"
 
 
 def checkpoint_path(experiment_path, model_path):
@@ -283,13 +306,13 @@ def load_saved_probe(folder, settings):
 
 
 def evaluate_stage(args, items, encoder, probe, settings, record, folder, params):
-    """Evaluate the probe patch-wise on the test split; write results and figures."""
+    """Evaluate the probe patch-wise on the ``--split`` split; write results and figures."""
     if encoder.feature_dim is not None and encoder.feature_dim != probe.feature_dim:
         raise SyracError(
             f"the probe in {os.path.join(folder, PROBE_FOLDER)} expects {probe.feature_dim} "
             f"features but the encoder {encoder.path} gives {encoder.feature_dim}"
         )
-    print(f"Evaluating on {len(items)} test images of {args.test_data}, N={args.N}")
+    print(f"Evaluating on {len(items)} {args.split} images of {args.test_data}, N={args.N}")
     result = evaluate_patchwise(
         encoder,
         probe,
@@ -312,6 +335,7 @@ def evaluate_stage(args, items, encoder, probe, settings, record, folder, params
         "encoder": encoder.describe(),
         "train_data": probe.description.get("train_data"),
         "test_data": args.test_data,
+        "test_split": args.split,
         "data_dir": args.data_dir,
         "N": result.n,
         "patches_per_image": result.n * result.n,
@@ -337,7 +361,7 @@ def evaluate_stage(args, items, encoder, probe, settings, record, folder, params
     with open(results_path, "x", encoding="utf-8") as handle:
         json.dump(document, handle, indent=1, allow_nan=False)
         handle.write("\n")
-    title = f"{args.test_data}, N={result.n}"
+    title = f"{evaluated_name(args)}, N={result.n}"
     figures.error_by_count_range(
         result.predictions, result.counts, figure_paths["error_by_count"], title=title
     )
@@ -358,11 +382,14 @@ def evaluate_stage(args, items, encoder, probe, settings, record, folder, params
         figure_paths["patch_grids"],
     )
     print(f"Results written to {results_path}")
-    return metrics
+    return metrics, results_path
 
 
 def run(args):
-    """Fit the probe (``--stage fit``), evaluate it (``evaluate``) or both (default)."""
+    """Fit the probe (``--stage fit``), evaluate it (``evaluate``) or both (default).
+
+    Returns ``{"folder", "metrics", "results_path"}`` (the last two None without evaluation).
+    """
     fitting, evaluating = check_arguments(args)
     checkpoint = checkpoint_path(args.experiment_path, args.model_path)
     overrides = parse_overrides(args.set)
@@ -372,7 +399,7 @@ def run(args):
     # Cheap checks first: the annotation files and the saved probe, before loading any model.
     train_items = load_count_set(args.data_dir, args.train_data) if fitting else None
     test_items = (
-        load_count_set(args.data_dir, args.test_data, split="test") if evaluating else None
+        load_scorable_split(args.data_dir, args.test_data, args.split) if evaluating else None
     )
     folder = output_folder(checkpoint)
     if evaluating and not fitting:
@@ -409,11 +436,13 @@ def run(args):
                 f"note: --stage evaluate uses the saved probe, fitted on {fitted_on}; "
                 f"--train_data {args.train_data} is ignored"
             )
+    metrics = results_path = None
     if evaluating:
-        metrics = evaluate_stage(
+        metrics, results_path = evaluate_stage(
             args, test_items, encoder, probe, settings, record, folder, params
         )
         print(
-            f"MAE {metrics['mae']:.2f} RMSE {metrics['rmse']:.2f} on {args.test_data}, "
+            f"MAE {metrics['mae']:.2f} RMSE {metrics['rmse']:.2f} on {evaluated_name(args)}, "
             f"N={args.N}"
         )
+    return {"folder": folder, "metrics": metrics, "results_path": results_path}
