@@ -13,6 +13,11 @@ The package is split into small modules with one job each:
   multi-device training.
 - ``encoder_loading`` / ``features`` / ``probe``: the frozen encoder and the linear count probe.
 - ``patches`` / ``evaluation`` / ``metrics`` / ``figures``: patch-wise counting and its report.
+- ``toy_world`` / ``demo`` / ``comparison``: ``python -m syrac demo``, the whole method on a
+  generated toy crowd world, and its comparison table.
+- ``prepare``: ``python -m syrac prepare``, raw benchmark downloads to ``annotations.json``, and
+  nested-crop ranking pairs.
+- ``synth``: ``python -m syrac synth``, the two synthetic datasets from Stable Diffusion 3.
 """
 
 __version__ = "0.1.0"

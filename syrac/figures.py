@@ -164,3 +164,42 @@ def patch_grids(image_paths, input_shape, n, patch_predictions, true, path, limi
         ax.set_ylim(height, 0)
         ax.set_title(f"true {float(true[k]):g} / predicted {counts.sum():.1f}", fontsize=9)
     return _save(figure, path)
+
+
+def encoder_comparison(summary, labels, scatter, path, title=None):
+    """The demo's results: MAE per predictor (mean ± spread over seeds) and predicted-vs-true.
+
+    Args:
+        summary: :func:`syrac.comparison.summarise` output.
+        labels: ``{row: label}``, the rows to draw, in order.
+        scatter: ``{row: (true counts, predicted counts)}`` of one seed, for the right panel.
+        path: the new PNG file.
+    """
+    rows = list(labels)
+    figure = Figure(figsize=(12, 4.8))
+    bars, points = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.1]})
+    colours = [f"C{i}" for i in range(len(rows))]
+    for position, (row, colour) in enumerate(zip(rows, colours)):
+        entry = summary[row]["mae"]
+        bars.bar(position, entry["mean"], color=colour,
+                 yerr=entry["spread"] or 0.0, capsize=4)
+        bars.text(position, entry["mean"] / 2, f"{entry['mean']:.1f}", ha="center",
+                  color="white", fontsize=10, fontweight="bold")
+        if entry["n"] > 1:
+            bars.scatter([position] * entry["n"], entry["values"], color="black", s=10,
+                         zorder=3)
+    bars.set_xticks(range(len(rows)), [labels[row].replace(", ", ",\n") for row in rows],
+                    fontsize=8)
+    bars.set_ylabel("MAE on the benchmark (lower is better)")
+    high = 1.0
+    for row, colour in zip(rows, colours):
+        true, predicted = (np.asarray(v, dtype=np.float64) for v in scatter[row])
+        points.scatter(true, predicted, s=10, alpha=0.6, color=colour, label=labels[row])
+        high = max(high, float(true.max()), float(predicted.max()))
+    points.plot([0, high], [0, high], color="black", linewidth=1, linestyle="--", label="y = x")
+    points.set_xlabel("true count")
+    points.set_ylabel("predicted count")
+    points.legend(fontsize=8, loc="upper left")
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return _save(figure, path)

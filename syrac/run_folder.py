@@ -25,7 +25,7 @@ def timestamp():
 
 def write_json_atomic(path, document):
     """Write ``document`` as JSON to ``path`` through a temporary file and a rename."""
-    temporary = f"{path}.tmp"
+    temporary = f"{path}.{os.getpid()}.tmp"  # two processes never share a temporary file
     with open(temporary, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2, sort_keys=True)
     os.replace(temporary, path)

@@ -26,6 +26,17 @@ from syrac.ranking_model import build_ranking_model, compile_ranking_model
 from syrac.run_folder import UNFINISHED, write_status
 
 
+def initial_encoder(params, seed):
+    """The encoder a run with this seed starts pre-training from, before any step.
+
+    :func:`syrac.training.pretrain` runs after ``keras.utils.set_random_seed(seed)`` and builds
+    the encoder first; doing the same here gives the same initial weights, which is what "the
+    same encoder, untrained" means in the demo's comparison.
+    """
+    keras.utils.set_random_seed(seed)
+    return build_ranking_model(params).encoder
+
+
 def build_and_restore(params, run_dir, strategy):
     """Build and compile the ranking model under ``strategy``; load the last backup if any.
 
