@@ -85,6 +85,9 @@ def parser(prog="python -m syrac demo"):
     parser.add_argument("--cache", default=os.path.join("demo", "world"),
                         help="where toy worlds are kept, one folder per configuration")
     parser.add_argument("--world_seed", type=int, default=0, help="seed of the toy world")
+    parser.add_argument("--noise_scale", type=float, default=1.0,
+                        help="multiplies the spread of the noisy counts around the asked N "
+                             "(0: exact labels; see syrac/toy_world/noise_model.py)")
     parser.add_argument("--size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
                         help="image and input size (default 96 128, or 64 85 with --quick)")
     parser.add_argument("--N", type=int, default=1,
@@ -255,11 +258,12 @@ def run(args):
     _check_arguments(args)
     preset = "quick" if args.quick else "full"
     world, params_name = PRESETS[preset]
-    world = dataclasses.replace(world, seed=args.world_seed)
+    world = dataclasses.replace(world, seed=args.world_seed, noise_scale=args.noise_scale)
     overrides = list(args.set)
     if args.size:
         world = dataclasses.replace(world, height=args.size[0], width=args.size[1])
         overrides.append(f"input_shape=[{args.size[0]},{args.size[1]},3]")
+    world.check()
     params, params_file = load_params(CONFIG_DIR, params_name, parse_overrides(overrides))
     imagenet = imagenet_weights(args)
     demo_dir = args.out or os.path.join("demo", "syrac_demo", preset)

@@ -132,6 +132,7 @@ def test_untrained_encoder_is_the_one_pre_training_starts_from(data_dir, tmp_pat
     (["--size", "8", "8"], "--size must be at least"),
     (["--imagenet_weights", "/nowhere/resnet.h5"], "/nowhere/resnet.h5: no such file"),
     (["--set", "epochs=zero"], "epochs"),
+    (["--noise_scale", "-1"], "count noise scale must be a number >= 0"),
 ])
 def test_nonsense_demo_options_are_one_line_and_write_nothing(tmp_path, arguments, message):
     result = run_demo("--quick", "--out", tmp_path / "out", "--cache", tmp_path / "cache",

@@ -10,6 +10,7 @@ a scene is always the number of people one can see.
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 from skimage import draw
@@ -132,6 +133,13 @@ def _walker_parts(figure, shape):
 SHAPES = {"pawn": _pawn_parts, "walker": _walker_parts}
 
 
+@functools.lru_cache(maxsize=8192)
+def figure_parts(figure, shape_name, canvas_shape):
+    """A figure's parts as ``[((rows, cols), colour), ...]``; cached, as a scene is drawn
+    several times (visibility check, source, each target)."""
+    return SHAPES[shape_name](figure, canvas_shape)
+
+
 def render(scene, noise_seed=0, tint=(1.0, 1.0, 1.0)):
     """Draw a scene: return (uint8 image (H, W, 3), int32 instance mask (H, W)).
 
@@ -142,10 +150,9 @@ def render(scene, noise_seed=0, tint=(1.0, 1.0, 1.0)):
     background_rng = np.random.default_rng(scene.background_seed)
     image = BACKGROUNDS[scene.style](background_rng, scene.height, scene.width)
     mask = np.zeros((scene.height, scene.width), np.int32)
-    parts_of = SHAPES[style.shape]
     order = sorted(range(scene.count), key=lambda i: scene.figures[i].y)
     for index in order:
-        for (rows, cols), colour in parts_of(scene.figures[index], mask.shape):
+        for (rows, cols), colour in figure_parts(scene.figures[index], style.shape, mask.shape):
             rows, cols = np.asarray(rows, int), np.asarray(cols, int)
             image[rows, cols] = colour
             mask[rows, cols] = index + 1
@@ -158,12 +165,12 @@ def visible_fractions(scene):
     """Fraction of each figure's own pixels left visible in the rendered scene."""
     _, mask = render(scene)
     visible = np.bincount(mask.ravel(), minlength=scene.count + 1)[1:]
-    parts_of = SHAPES[STYLES[scene.style].shape]
+    shape_name = STYLES[scene.style].shape
     alone = np.zeros(scene.count)
     canvas = np.zeros(mask.shape, bool)
     for index, figure in enumerate(scene.figures):
         canvas[:] = False
-        for (rows, cols), _ in parts_of(figure, mask.shape):
+        for (rows, cols), _ in figure_parts(figure, shape_name, mask.shape):
             canvas[rows, cols] = True
         alone[index] = canvas.sum()
     return visible / np.maximum(alone, 1)

@@ -9,8 +9,9 @@
   counts. Several targets (variants) per source; train and val never share a source scene.
 - ``toy_noisy``: the noisy synthetic count set, a plain list ``[{"image", "count"}]``. For each
   requested count N, images drawn with a number of people that strays from N as a diffusion
-  model's does (:mod:`syrac.toy_world.noise_model`); ``count`` is N (the prompt), ``drawn`` the
-  number actually visible.
+  model's does (:mod:`syrac.toy_world.noise_model`); ``count`` is N (the prompt), ``placed`` the
+  number the noise model chose, ``drawn`` the number visible (a figure hidden behind others is
+  left out).
 - ``toy_bench``: the "real" benchmark ``{"test": [...]}`` in the benchmark style, with exact
   counts.
 
@@ -68,7 +69,7 @@ class WorldConfig:
     height: int = 96
     width: int = 128
     max_people: int = 120
-    rank_scenes: int = 400
+    rank_scenes: int = 330
     rank_variants: int = 2
     rank_val_fraction: float = 0.1
     removal_range: tuple = (0.2, 1.0)
