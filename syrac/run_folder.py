@@ -86,8 +86,12 @@ def write_status(run_dir, state, **details):
     write_json_atomic(os.path.join(run_dir, "status.json"), status)
 
 
-def find_interrupted_run(root, args):
-    """Return the newest unfinished run under ``root`` started with the same arguments, or None."""
+def find_interrupted_run(root, args, params=None):
+    """Return the newest unfinished run under ``root`` started with the same arguments, or None.
+
+    With ``params``, the run's ``hyperparams.json`` must also equal them: a parameter file edited
+    since the run was interrupted starts a new run rather than resume the old one with new values.
+    """
     if not os.path.isdir(root):
         return None
     wanted = run_identity(args)
@@ -98,8 +102,12 @@ def find_interrupted_run(root, args):
         if read_status(run_dir).get("state") != UNFINISHED:
             continue
         recorded = read_json(os.path.join(run_dir, "args.json"), default=None)
-        if recorded is not None and run_identity(recorded) == wanted:
-            return run_dir
+        if recorded is None or run_identity(recorded) != wanted:
+            continue
+        if params is not None and read_json(
+                os.path.join(run_dir, "hyperparams.json"), default=None) != params:
+            continue
+        return run_dir
     return None
 
 

@@ -73,7 +73,7 @@ def prepare_run(args):
     recorded = _recorded_args(args)
     recorded["params_file"] = params_path
     root = run_root(args.experiment_dir, args.experiment_name, args.dataset, args.index)
-    interrupted = None if args.new_run else find_interrupted_run(root, recorded)
+    interrupted = None if args.new_run else find_interrupted_run(root, recorded, params)
     if interrupted:
         previous = json.load(open(os.path.join(interrupted, "args.json"), encoding="utf-8"))
         return interrupted, previous, params, splits
