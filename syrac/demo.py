@@ -239,10 +239,10 @@ def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagen
     return {"seed": seed, "run_dir": run_dir, "rows": rows}
 
 
-def _identity(world, params_name, overrides, n, imagenet):
-    """What makes two demos comparable; finished seeds are reused only for the same identity."""
-    document = {"world": world.to_json(), "params": params_name, "overrides": overrides,
-                "N": n, "imagenet": imagenet}
+def _identity(world, params, n, imagenet):
+    """What makes two demos comparable; finished seeds are reused only for the same identity
+    (the world, the resolved parameters, N and the ImageNet file)."""
+    document = {"world": world.to_json(), "params": params, "N": n, "imagenet": imagenet}
     text = json.dumps(document, sort_keys=True)
     return document, hashlib.sha256(text.encode()).hexdigest()[:10]
 
@@ -267,7 +267,7 @@ def run(args):
     params, params_file = load_params(CONFIG_DIR, params_name, parse_overrides(overrides))
     imagenet = imagenet_weights(args)
     demo_dir = args.out or os.path.join("demo", "syrac_demo", preset)
-    identity, digest = _identity(world, params_name, overrides, args.N, imagenet)
+    identity, digest = _identity(world, params, args.N, imagenet)
     print(f"SYRAC demo ({preset}): parameters {params_file}, output {demo_dir}")
     import tensorflow as tf  # only now: bad options are reported without loading TensorFlow
 
