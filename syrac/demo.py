@@ -23,9 +23,9 @@ hand (``--imagenet_weights`` or Keras's cache), the ImageNet encoder before rank
 pre-training then starts from it, as in the paper). A last row predicts the mean noisy label.
 
 Outputs go to ``--out`` (default ``demo/syrac_demo/<full|quick>``): ``world_samples.png``,
-``runs/`` (pre-training run folders), ``encoders/`` (the untrained encoders), ``seed_<s>.json``
-(one per finished seed: an interrupted demo resumes after the last finished seed, and a killed
-pre-training resumes where it stopped), and ``results.<timestamp>.json`` / ``.md`` /
+``runs/`` (pre-training run folders), ``encoders/<id>/`` (the untrained encoders),
+``seed_<s>.<id>.json`` (one per finished seed: an interrupted demo resumes after the last
+finished seed, and a killed pre-training resumes where it stopped), and ``results.<timestamp>.json`` / ``.md`` /
 ``comparison.<timestamp>.png``, never overwritten.
 
 Runtime on 2 CPU cores: the default about 9 minutes for one seed (8 min 50 s measured, drawing
@@ -203,14 +203,18 @@ def mean_predictor(data_dir):
 
     labels = [label for _, label in load_count_set(data_dir, NOISY)]
     truth = np.asarray([c for _, c in load_count_set(data_dir, BENCH, split="test")])
-    metrics = count_metrics(np.full(truth.shape, np.mean(labels)), truth)
+    predictions = np.full(truth.shape, np.mean(labels))
+    metrics = count_metrics(predictions, truth)
     return {"mae": metrics["mae"], "rmse": metrics["rmse"], "rank_accuracy": 0.5,
-            "predictions": np.full(truth.shape, np.mean(labels)).tolist(),
-            "counts": truth.tolist()}
+            "predictions": predictions.tolist(), "counts": truth.tolist()}
 
 
-def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagenet):
-    """Pre-train with one seed and score every predictor; return ``{row: metrics}``."""
+def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagenet, digest):
+    """Pre-train with one seed and score every predictor; return ``{row: metrics}``.
+
+    The untrained encoders are kept under ``encoders/<digest>/``, so a demo with other settings
+    in the same folder never picks up an encoder of another shape or initialisation.
+    """
     from syrac.annotations import load_ranking_set
 
     if imagenet:
@@ -220,10 +224,10 @@ def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagen
     if imagenet:
         encoders["imagenet"] = save_untrained_encoder(
             {**params, "weights": imagenet}, seed,
-            os.path.join(demo_dir, "encoders", "imagenet.keras"))
+            os.path.join(demo_dir, "encoders", digest, "imagenet.keras"))
     encoders["untrained"] = save_untrained_encoder(
         {**params, "weights": None}, seed,
-        os.path.join(demo_dir, "encoders", f"untrained.seed{seed}.keras"))
+        os.path.join(demo_dir, "encoders", digest, f"untrained.seed{seed}.keras"))
     held_out = load_ranking_set(data_dir, RANK)["val"]
     rows = {}
     for row, path in encoders.items():
@@ -294,7 +298,7 @@ def run(args):
             print(f"Seed {seed}: reusing the finished run recorded in {record_path}")
         else:
             record = run_seed(seed, data_dir, demo_dir, params, params_name, overrides,
-                              args.N, imagenet)
+                              args.N, imagenet, digest)
             write_json_atomic(record_path, {**record, "identity": identity})
         per_seed.append(record)
 
