@@ -25,17 +25,13 @@ import numpy as np
 
 from syrac.annotations import annotations_path, load_count_set, load_json, load_ranking_set
 from syrac.errors import SyracError
+from syrac.run_folder import write_json_atomic
 from syrac.synth.image_io import write_bytes
 from syrac.synth.manifest import finished, read_records
 
 JOB_FILE = "job.json"
 RANKING_COMMAND = "remove-people"
 COUNT_COMMAND = "noisy-counts"
-
-
-def write_json(path, document):
-    """Write JSON atomically; the temporary name is per process (shards may write together)."""
-    write_bytes(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def _normalised(value):
@@ -189,12 +185,12 @@ def finish(data_dir, dataset, partial=False):
         raise SyracError(f"{os.path.join(data_dir, dataset)}: no image is finished yet")
     if job["command"] == RANKING_COMMAND:
         document = ranking_document(job, records)
-        write_json(path, document)
+        write_json_atomic(path, document)
         loaded = load_ranking_set(data_dir, dataset)
         summary["sizes"] = {split: len(pairs) for split, pairs in loaded.items()}
     else:
         document = count_document(job, records)
-        write_json(path, document)
+        write_json_atomic(path, document)
         summary["sizes"] = {"images": len(load_count_set(data_dir, dataset))}
     summary["written"] = True
     return summary
