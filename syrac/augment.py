@@ -1,21 +1,42 @@
 """The authors' augmentation stack as Keras 3 layers, without tensorflow-addons.
 
-Applied during pre-training only, to each side of a pair separately, in this order
-(DESIGN.md §4), with strengths divided by the augmentation factor ``f``:
+Applied during pre-training only, to each side of a pair separately (one call per side of a
+batch), in this order (DESIGN.md §4), with strengths divided by the augmentation factor ``f``.
+Each stage reproduces, in distribution, the layer the authors ran on TF 2.8 / Keras 2 (the same
+in TF 2.15): what is drawn once per call, once per image or once per pixel, where values are
+clipped, the fill and the interpolation.
 
-1. horizontal flip;
-2. zoom *out* by up to ``0.6 / f`` of the height, black fill (``keras.layers.RandomZoom``);
-3. with probability 0.5 (one draw per call, the whole batch), a Gaussian blur with a 4-tap
-   kernel, sigma ``1 / f``, reflect padding, taps at offsets -1, 0, 1, 2 (:class:`ReflectGaussianBlur`,
-   the twin of ``tfa.image.gaussian_filter2d``);
-4. a per-image colour affine: identity x (1 + U(+-0.4 / f)) + U(+-0.15 / f) jitter, clipped to [0, 1]
-   (:class:`RandomColourAffine`);
-5. contrast factor ``0.6 / f`` (``keras.layers.RandomContrast``, clipped to [0, 1]);
-6. additive uniform noise U(+-0.1 / f), clipped to [0, 1] (:class:`UniformNoise`).
+    stage            drawn                     clipped to                 fill, interpolation
+    ---------------  ------------------------  -------------------------  --------------------------
+    1 flip           per image (p = 0.5)       no                         (mirror)
+    2 zoom out       per image, one factor     no                         constant 0 (black),
+                     for both axes                                        bilinear
+    3 blur           one coin per call:        no                         reflect padding,
+                     the whole batch or none                              4 taps at -1, 0, 1, 2
+    4 colour affine  per image (3x3 matrix)    [0, 1]                     -
+    5 contrast       ONE FACTOR PER CALL,      [0, 255]: below 0 only;    - (mean per image and
+                     U(1 - 0.6/f, 1 + 0.6/f)   values above 1 go on to    channel over H and W)
+                                               the noise stage
+    6 noise          per pixel                 [0, 1]                     -
+
+The authors' layers: 1 ``RandomFlip("horizontal")``, 2 ``RandomZoom((0, 0.6/f),
+fill_mode="constant")``, 3 ``tfa.image.gaussian_filter2d`` (4 taps, sigma ``1/f``) behind a
+coin of p = 0.5, 4 and 6 their own layers (brightness ``0.4/f``, jitter ``0.15/f``; noise
+``0.1/f``), 5 ``RandomContrast(0.6/f)``, which calls ``tf.image.random_contrast`` with one
+scalar factor and clips to [0, 255].
+
+Keras 3's ``RandomContrast(a)`` differs in stage 5 on three counts: it draws one factor per
+image, from U(1, 1 + a) (it only ever raises contrast; Keras 2 drew U(1 - a, 1 + a)), and it
+clips to its ``value_range`` at once. It stays available, exactly as this project used it before,
+as ``contrast_draw="per_image"`` (``contrast_draw: per_image`` in a parameter file); the
+default, ``"per_call"``, is the authors' (:class:`BatchContrast`). Keras 3's ``RandomFlip`` and
+``RandomZoom`` draw per image, with the zoom matrix, fill and interpolation of Keras 2, so
+stages 1 and 2 use them as they are.
 
 Every layer is the identity when ``training`` is false. Randomness comes from TensorFlow's
-global generator, so ``keras.utils.set_random_seed`` makes a run repeatable and the layers work
-eagerly, in ``tf.function`` and inside ``tf.data``.
+global generator (our layers) and Keras' seed generators (flip, zoom), so
+``keras.utils.set_random_seed`` makes a run repeatable, and the layers work eagerly, in
+``tf.function`` and inside ``tf.data``.
 """
 
 import keras
@@ -170,6 +191,59 @@ class UniformNoise(keras.layers.Layer):
         return config
 
 
+CONTRAST_DRAWS = ("per_call", "per_image")
+
+
+@keras.saving.register_keras_serializable(package="syrac")
+class BatchContrast(keras.layers.Layer):
+    """Random contrast with one factor per call, as Keras 2's ``RandomContrast`` drew it.
+
+    One ``c ~ U(1 - factor, 1 + factor)`` is drawn per call and every image of the batch gets
+    ``(x - mean) * c + mean``, the mean taken per image and channel over height and width
+    (``tf.image.adjust_contrast``). The result is clipped to ``[0, clip_max]`` only: with the
+    authors' ``clip_max=255``, values of [0, 1] images that rise above 1 are kept, and the next
+    stage (the noise) clips them.
+
+    Args:
+        factor: half-width of the factor's range (authors: ``0.6 / f``), in [0, 1).
+        clip_max: upper clip (Keras 2: 255, the RGB range).
+    """
+
+    def __init__(self, factor=0.0, clip_max=255.0, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= factor < 1.0:
+            raise ValueError(f"factor must be in [0, 1). Received: factor={factor}")
+        self.factor = float(factor)
+        self.clip_max = float(clip_max)
+
+    def call(self, images, training=True):
+        if not training:
+            return images
+        contrast = tf.random.uniform([], 1.0 - self.factor, 1.0 + self.factor)
+        adjusted = tf.image.adjust_contrast(images, tf.cast(contrast, images.dtype))
+        return tf.clip_by_value(adjusted, 0.0, self.clip_max)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"factor": self.factor, "clip_max": self.clip_max})
+        return config
+
+
+def contrast_stage(strength, contrast_draw):
+    """Stage 5: the authors' per-call contrast, or Keras 3's per-image one clipped to [0, 1]."""
+    if contrast_draw == "per_call":
+        return BatchContrast(strength, name="contrast")
+    if contrast_draw == "per_image":
+        return keras.layers.RandomContrast(strength, value_range=(0, 1), name="contrast")
+    raise ValueError(
+        f"contrast_draw must be one of {list(CONTRAST_DRAWS)}. "
+        f"Received: contrast_draw={contrast_draw!r}"
+    )
+
+
 def augmentation_strengths(factor):
     """The authors' strengths for augmentation factor ``f`` (their ``augment_config``)."""
     factor = float(factor)
@@ -192,19 +266,25 @@ class RankingAugmentation(keras.layers.Layer):
             augmentation off: the layer is then the identity even in training.
         blur_kernel_size: taps of the blur kernel (authors: 4).
         blur_rate: probability of blurring a call's batch (authors: 0.5).
+        contrast_draw: ``"per_call"`` (the authors' Keras 2 contrast: one factor per call, no
+            upper clip) or ``"per_image"`` (Keras 3's ``RandomContrast``: one factor per image,
+            clipped to [0, 1]).
 
     Example:
         >>> augment = RankingAugmentation(factor=2)
         >>> augmented = augment(images, training=True)   # images in [0, 1], NHWC
     """
 
-    def __init__(self, factor=2.0, blur_kernel_size=4, blur_rate=0.5, **kwargs):
+    def __init__(self, factor=2.0, blur_kernel_size=4, blur_rate=0.5,
+                 contrast_draw="per_call", **kwargs):
         super().__init__(**kwargs)
         if factor < 0:
             raise ValueError(f"factor must be >= 0. Received: factor={factor}")
         self.factor = float(factor)
         self.blur_kernel_size = int(blur_kernel_size)
         self.blur_rate = float(blur_rate)
+        self.contrast_draw = contrast_draw
+        contrast_stage(0.0, contrast_draw)  # refuse an unknown draw even when f = 0
         self.stages = []
         if self.factor > 0:
             strength = augmentation_strengths(self.factor)
@@ -224,9 +304,7 @@ class RankingAugmentation(keras.layers.Layer):
                 RandomColourAffine(
                     strength["brightness"], strength["jitter"], name="colour_affine"
                 ),
-                keras.layers.RandomContrast(
-                    strength["contrast"], value_range=(0, 1), name="contrast"
-                ),
+                contrast_stage(strength["contrast"], contrast_draw),
                 UniformNoise(strength["noise"], name="noise"),
             ]
 
@@ -242,6 +320,18 @@ class RankingAugmentation(keras.layers.Layer):
             images = stage(images, training=True)
         return images
 
+    def stage_outputs(self, images):
+        """Run the stack in training mode; return ``[(stage name, output), ...]`` in order.
+
+        One call of the whole stack, with every intermediate kept: what the semantics tests
+        and anyone inspecting a stage's draws need.
+        """
+        outputs = []
+        for stage in self.stages:
+            images = stage(images, training=True)
+            outputs.append((stage.name, images))
+        return outputs
+
     def compute_output_shape(self, input_shape):
         return input_shape
 
@@ -252,6 +342,7 @@ class RankingAugmentation(keras.layers.Layer):
                 "factor": self.factor,
                 "blur_kernel_size": self.blur_kernel_size,
                 "blur_rate": self.blur_rate,
+                "contrast_draw": self.contrast_draw,
             }
         )
         return config

@@ -2,6 +2,9 @@
 
 import argparse
 
+from syrac.numbers import integer
+from syrac.output_folders import OutputFolder
+
 
 def training_parser():
     """Options of ``train_wrapper.py`` (the authors' ones first, then ours)."""
@@ -11,17 +14,17 @@ def training_parser():
     )
     parser.add_argument("--experiment", required=True,
                         help="experiment name under experiments/, e.g. training/baseline")
-    parser.add_argument("--index", type=int, default=0,
+    parser.add_argument("--index", type=integer, default=0,
                         help="repeat index of this run (a folder level of the run path)")
     parser.add_argument("--dataset", help="dataset folder name inside --data_dir")
     parser.add_argument("--data_dir", help="folder holding <dataset>/annotations.json")
-    parser.add_argument("--experiment_dir", default="runs",
+    parser.add_argument("--experiment_dir", default="runs", action=OutputFolder,
                         help="where run folders go (the authors' default was 'experiments', "
                              "which is our code package; ours is 'runs')")
     parser.add_argument("--experiment_name", help="name of this experiment's run folders")
     parser.add_argument("--params_dir", default="./config/",
                         help="folder holding <params>.yaml or <params>.params.json")
-    parser.add_argument("--patience", type=int, default=10,
+    parser.add_argument("--patience", type=integer, default=10,
                         help="early-stopping patience on val_loss, in epochs")
     parser.add_argument("--filter_classes", nargs="*", default=[],
                         help="pair types (info.type) to leave out")
@@ -29,7 +32,7 @@ def training_parser():
                         help="parameter set name in --params_dir (default: the experiment's)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override hyper-parameters, e.g. --set epochs=1 input_shape=[64,96,3]")
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=integer, default=None,
                         help="random seed (default: drawn at random and recorded in args.json)")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue the interrupted run in RUN_DIR")
@@ -56,7 +59,7 @@ def finetune_parser():
     parser.add_argument("--split", default="test",
                         help="split of --test_data to evaluate on (default: test; NWPU-Crowd's "
                              "test labels are not public, evaluate it with --split val)")
-    parser.add_argument("--N", type=int, default=None,
+    parser.add_argument("--N", type=integer, default=None,
                         help="evaluate on an N x N grid of patches (required unless --stage fit)")
     parser.add_argument("--experiment_path", default="runs",
                         help="folder that --model_path is relative to")
@@ -70,5 +73,5 @@ def finetune_parser():
                         help="override hyper-parameters, e.g. --set eval_batch_size=32")
     parser.add_argument("--stage", choices=["both", "fit", "evaluate"], default="both",
                         help="fit the probe, evaluate it, or both (the authors' behaviour)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed")
+    parser.add_argument("--seed", type=integer, default=None, help="random seed")
     return parser

@@ -12,10 +12,12 @@ import os
 import yaml
 
 from syrac.errors import SyracError
+from syrac.numbers import as_integer, as_number, load_yaml
 
 MODEL_NAMES = ("resnet50", "vgg16")
 PREPROCESSING_MODES = ("resnet_v2", "caffe")
 OPTIMIZERS = ("adam",)
+CONTRAST_DRAWS = ("per_call", "per_image")  # the same as syrac.augment.CONTRAST_DRAWS
 
 
 def _positive_int(value):
@@ -103,6 +105,12 @@ SCHEMA = {
         "a number >= 0 (the augmentation factor f; 0 turns augmentation off)",
         2,
     ),
+    "contrast_draw": (
+        _one_of(CONTRAST_DRAWS),
+        f"one of {list(CONTRAST_DRAWS)} ('per_call': the authors' Keras 2 contrast, one "
+        "factor per side of a batch; 'per_image': Keras 3's RandomContrast)",
+        "per_call",
+    ),
     "learning_rate": (_positive_number, "a positive number", 5e-5),
     "num_neurons": (_positive_int, "a positive integer", 128),
     "num_layers": (_non_negative_int, "an integer >= 0", 0),
@@ -125,6 +133,29 @@ SCHEMA = {
         16,
     ),
 }
+
+
+_INTEGER_CHECKS = (_positive_int, _non_negative_int)
+_NUMBER_CHECKS = (_positive_number, _non_negative_number)
+
+
+def _read_as_typed(check, value):
+    """A number written as text or as a whole float becomes the number the key expects.
+
+    ``learning_rate: "5e-5"`` (a JSON string, or YAML 1.1's reading of 5e-5) is 5e-05;
+    ``epochs: 3.`` and ``shuffle_buffer: 1e3`` are the integers 3 and 1000. Anything else is
+    returned unchanged for the key's check to refuse.
+    """
+    if check in _INTEGER_CHECKS:
+        whole = as_integer(value)
+        return value if whole is None else whole
+    if check in _NUMBER_CHECKS:
+        read = as_number(value)
+        return value if read is None else read
+    if check is _input_shape and isinstance(value, (list, tuple)):
+        sides = [as_integer(side) for side in value]
+        return value if None in sides else sides
+    return value
 
 
 def defaults():
@@ -151,6 +182,7 @@ def validate(params, source="parameters"):
     resolved = defaults()
     for key, value in params.items():
         check, description, _ = SCHEMA[key]
+        value = _read_as_typed(check, value)
         if not check(value):
             raise SyracError(
                 f"{source}: '{key}' must be {description}. Received: {key}={value!r}"
@@ -164,7 +196,7 @@ def _read_mapping(path):
         with open(path, encoding="utf-8") as handle:
             if path.endswith(".json"):
                 return json.load(handle)
-            return yaml.safe_load(handle)
+            return load_yaml(handle)
     except json.JSONDecodeError as error:
         raise SyracError(
             f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: "
@@ -220,7 +252,7 @@ def parse_overrides(assignments):
                 f"--set expects key=value pairs. Received: {assignment!r}"
             )
         try:
-            overrides[key] = yaml.safe_load(text)
+            overrides[key] = load_yaml(text)
         except yaml.YAMLError:
             raise SyracError(
                 f"--set {key}: cannot read value {text!r}"

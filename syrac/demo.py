@@ -48,8 +48,16 @@ import numpy as np
 from syrac.comparison import markdown_table, rank_accuracy, summarise
 from syrac.config import load_params, parse_overrides
 from syrac.errors import SyracError
+from syrac.numbers import integer, number
+from syrac.output_folders import OutputFolder
 from syrac.run_folder import read_json, timestamp, write_json_atomic
-from syrac.toy_world.world import BENCH, NOISY, RANK, WorldConfig, load_or_generate_world
+from syrac.toy_world.world import (
+    BENCH,
+    NOISY,
+    RANK,
+    WorldConfig,
+    load_or_generate_world,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO, "config")
@@ -80,19 +88,19 @@ def parser(prog="python -m syrac demo"):
     )
     parser.add_argument("--quick", action="store_true",
                         help="smaller world, 64x85 images, fewer steps (under 2 minutes)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+    parser.add_argument("--seeds", type=integer, nargs="+", default=[0],
                         help="pre-training seeds; the table gives mean ± spread over them")
-    parser.add_argument("--out", default=None,
+    parser.add_argument("--out", default=None, action=OutputFolder,
                         help="output folder (default demo/syrac_demo/<full|quick>)")
-    parser.add_argument("--cache", default=os.path.join("demo", "world"),
+    parser.add_argument("--cache", default=os.path.join("demo", "world"), action=OutputFolder,
                         help="where toy worlds are kept, one folder per configuration")
-    parser.add_argument("--world_seed", type=int, default=0, help="seed of the toy world")
-    parser.add_argument("--noise_scale", type=float, default=1.0,
+    parser.add_argument("--world_seed", type=integer, default=0, help="seed of the toy world")
+    parser.add_argument("--noise_scale", type=number, default=1.0,
                         help="multiplies the spread of the noisy counts around the asked N "
                              "(0: exact labels; see syrac/toy_world/noise_model.py)")
-    parser.add_argument("--size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+    parser.add_argument("--size", type=integer, nargs=2, metavar=("HEIGHT", "WIDTH"),
                         help="image and input size (default 96 128, or 64 85 with --quick)")
-    parser.add_argument("--N", type=int, default=1,
+    parser.add_argument("--N", type=integer, default=1,
                         help="patches per side when counting benchmark images (default 1: "
                              "toy benchmark images are no larger than the generated ones)")
     parser.add_argument("--imagenet_weights", default=None, metavar="H5",
@@ -100,7 +108,7 @@ def parser(prog="python -m syrac demo"):
                              f"cache file {KERAS_IMAGENET_FILE} when it exists")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override pre-training/probe parameters, e.g. --set epochs=2")
-    parser.add_argument("--figures_dir", default=None,
+    parser.add_argument("--figures_dir", default=None, action=OutputFolder,
                         help="also copy the sample sheet and the results plot here")
     parser.add_argument("--fresh", action="store_true",
                         help="ignore finished seeds of an earlier demo with the same settings")

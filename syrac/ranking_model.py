@@ -161,7 +161,9 @@ def build_ranking_model(params):
     return SiameseRanker(
         encoder,
         decoder,
-        augmentation=RankingAugmentation(factor=params["augment"]),
+        augmentation=RankingAugmentation(
+            factor=params["augment"], contrast_draw=params["contrast_draw"]
+        ),
         input_scaling=InputScaling(params["preprocessing"]),
         name="siamese_ranker",
     )

@@ -18,7 +18,6 @@ held-out pairs (removing people is an easy signal); the counting number comes fr
 (``finetuning/unsupervised/noisy_synth_regress``), not from this step.
 """
 
-import json
 import os
 import random
 
@@ -27,8 +26,10 @@ from syrac.config import load_params, parse_overrides, validate
 from syrac.errors import SyracError
 from syrac.run_folder import (
     check_resumable,
+    claim_interrupted_run,
+    claim_run_to_resume,
     create_run_dir,
-    find_interrupted_run,
+    read_json,
     run_root,
     write_new_json,
 )
@@ -56,14 +57,19 @@ def _recorded_args(args):
 
 
 def prepare_run(args):
-    """Validate everything, then pick (resume) or create the run folder. Returns its pieces."""
+    """Validate everything, then pick (resume) or create the run folder and lock it.
+
+    Returns:
+        (lock, recorded args, params, splits): ``lock.run_dir`` is the run folder, held by this
+        process until ``lock.release()``.
+    """
     if args.resume:
         recorded, params = check_resumable(args.resume)
         params = validate(params, source=os.path.join(args.resume, "hyperparams.json"))
         splits = load_ranking_set(
             recorded["data_dir"], recorded["dataset"], recorded.get("filter_classes", [])
         )
-        return args.resume, recorded, params, splits
+        return claim_run_to_resume(args.resume), recorded, params, splits
 
     _require(args)
     params, params_path = load_params(
@@ -73,19 +79,24 @@ def prepare_run(args):
     recorded = _recorded_args(args)
     recorded["params_file"] = params_path
     root = run_root(args.experiment_dir, args.experiment_name, args.dataset, args.index)
-    interrupted = None if args.new_run else find_interrupted_run(root, recorded, params)
+    interrupted = None if args.new_run else claim_interrupted_run(root, recorded, params)
     if interrupted:
-        previous = json.load(open(os.path.join(interrupted, "args.json"), encoding="utf-8"))
+        previous = read_json(os.path.join(interrupted.run_dir, "args.json"))
         return interrupted, previous, params, splits
-    run_dir = create_run_dir(root)
-    write_new_json(os.path.join(run_dir, "hyperparams.json"), params)
-    write_new_json(os.path.join(run_dir, "args.json"), recorded)
-    return run_dir, recorded, params, splits
+    lock = create_run_dir(root)
+    write_new_json(os.path.join(lock.run_dir, "hyperparams.json"), params)
+    write_new_json(os.path.join(lock.run_dir, "args.json"), recorded)
+    return lock, recorded, params, splits
 
 
 def run(args):
     """Pre-train (or resume) one run and print where it went and how it ended."""
-    run_dir, recorded, params, splits = prepare_run(args)
+    lock, recorded, params, splits = prepare_run(args)
+    with lock:
+        return _train(lock.run_dir, recorded, params, splits, args)
+
+
+def _train(run_dir, recorded, params, splits, args):
     import keras
 
     from syrac.training import pretrain

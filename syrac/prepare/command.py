@@ -12,6 +12,9 @@ Each benchmark writes ``DATA/<NAME>/annotations.json`` with ``train``, ``val`` a
 import argparse
 import importlib
 
+from syrac.numbers import integer, number
+from syrac.output_folders import OutputFolder
+
 # Sub-command name -> converter module (under syrac.prepare).
 CONVERTERS = {
     "shanghaitech_a": "shanghaitech",
@@ -41,8 +44,8 @@ def _add_benchmark(subparsers, name):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--src", required=True, help="the unpacked raw download")
-    parser.add_argument("--data_dir", required=True,
-                        help="the data folder the wrappers read (must exist)")
+    parser.add_argument("--data_dir", required=True, action=OutputFolder,
+                        help="the data folder the wrappers read (created if missing)")
     parser.add_argument("--out", default=None,
                         help=f"dataset folder name inside --data_dir (default: {default})")
     parser.add_argument("--copy", action="store_true",
@@ -54,10 +57,10 @@ def _add_benchmark(subparsers, name):
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing DATA/NAME/annotations.json")
     if not module.OFFICIAL_VAL:
-        parser.add_argument("--val_fraction", type=float, default=0.1,
+        parser.add_argument("--val_fraction", type=number, default=0.1,
                             help="share of train carved out as val, never from test "
                                  "(default 0.1; 0 for none)")
-        parser.add_argument("--seed", type=int, default=0,
+        parser.add_argument("--seed", type=integer, default=0,
                             help="seed of the val draw (default 0); the list is recorded in "
                                  "meta.val")
         parser.add_argument("--val_list", default=None, metavar="FILE",
@@ -77,23 +80,24 @@ def _add_intra_rank(subparsers):
     )
     parser.add_argument("--images", required=True, nargs="+", metavar="PATH",
                         help="image files or folders (searched recursively)")
-    parser.add_argument("--data_dir", required=True, help="the data folder (must exist)")
+    parser.add_argument("--data_dir", required=True, action=OutputFolder,
+                        help="the data folder (created if missing)")
     parser.add_argument("--out", default="intra_rank",
                         help="dataset folder name inside --data_dir (default: intra_rank)")
-    parser.add_argument("--levels", type=int, default=5,
+    parser.add_argument("--levels", type=integer, default=5,
                         help="nested regions a chain, the whole image included (default 5)")
-    parser.add_argument("--scale", type=float, default=0.75,
+    parser.add_argument("--scale", type=number, default=0.75,
                         help="side ratio of a crop to the region it is cut from (default 0.75)")
-    parser.add_argument("--chains", type=int, default=1,
+    parser.add_argument("--chains", type=integer, default=1,
                         help="independent chains of crops per image (default 1)")
     parser.add_argument("--placement", choices=["random", "centre"], default="random",
                         help="where a crop sits in its region (default random)")
-    parser.add_argument("--min_side", type=int, default=32,
+    parser.add_argument("--min_side", type=integer, default=32,
                         help="smallest crop side in pixels; a chain stops before it (default 32)")
-    parser.add_argument("--val_fraction", type=float, default=0.1,
+    parser.add_argument("--val_fraction", type=number, default=0.1,
                         help="share of the images (with all their crops) in val (default 0.1, "
                              "at least one image)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of crops and split (default 0)")
+    parser.add_argument("--seed", type=integer, default=0, help="seed of crops and split (default 0)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing DATA/NAME/annotations.json")
 

@@ -12,6 +12,7 @@ the other 40 are train, and val is carved from those 40. Report the mean over th
 import os
 
 from syrac.errors import SyracError
+from syrac.numbers import integer
 from syrac.prepare.folders import IMAGE_SUFFIXES, find_root, list_files, wrong_layout
 from syrac.prepare.items import RawDataset
 from syrac.prepare.matching import stem
@@ -27,7 +28,7 @@ IMAGES = FOLDS * FOLD_SIZE
 
 def add_options(parser):
     parser.add_argument(
-        "--fold", type=int, required=True, choices=range(1, FOLDS + 1), metavar="K",
+        "--fold", type=integer, required=True, choices=range(1, FOLDS + 1), metavar="K",
         help="test fold of the 5-fold protocol: fold K tests images 10(K-1)+1 .. 10K "
              "(fold 1 = 1-10, ..., fold 5 = 41-50) and trains on the other 40",
     )

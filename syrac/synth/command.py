@@ -16,6 +16,8 @@ import argparse
 import os
 
 from syrac.errors import SyracError
+from syrac.numbers import integer, number
+from syrac.output_folders import OutputFolder
 from syrac.synth import counting, job, prompts, removal
 from syrac.synth.generation import generate, pending
 from syrac.synth.image_io import FORMATS, find_images, find_masks
@@ -28,9 +30,11 @@ DEFAULT_STRENGTHS = (0.6, 0.75, 0.9)
 DEFAULT_COUNTS = (1, 5, 10, 20, 50, 100)
 
 
-def _data_options(parser):
+def _data_options(parser, creates=True):
     parser.add_argument("--data_dir", "--data-dir", dest="data_dir", required=True,
-                        help="the data folder; the dataset goes to DATA_DIR/OUT")
+                        action=OutputFolder if creates else "store",
+                        help="the data folder; the dataset goes to DATA_DIR/OUT"
+                             + (" (created if missing)" if creates else ""))
     parser.add_argument("--out", required=True, help="the dataset's folder name inside --data_dir")
 
 
@@ -41,13 +45,13 @@ def _generation_options(parser):
                              f"(default: {DEFAULT_PRESET}, needs network at first use)")
     parser.add_argument("--size", default="1024",
                         help="model image size, S or HxW, multiples of 16 (default: 1024)")
-    parser.add_argument("--steps", type=int, default=28,
+    parser.add_argument("--steps", type=integer, default=28,
                         help="diffusion steps of the schedule (default: 28)")
-    parser.add_argument("--guidance", type=float, default=7.0,
+    parser.add_argument("--guidance", type=number, default=7.0,
                         help="classifier-free guidance scale; <= 1 turns it off (default: 7.0)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=integer, default=0,
                         help="job seed; every image's seed derives from it and the image's id")
-    parser.add_argument("--batch-size", type=int, default=2,
+    parser.add_argument("--batch-size", type=integer, default=2,
                         help="images per model call (default: 2)")
     parser.add_argument("--shard", default="0/1", metavar="I/N",
                         help="make share I of N of the job, counted from 0 (default: 0/1)")
@@ -58,7 +62,7 @@ def _generation_options(parser):
     parser.add_argument("--format", choices=FORMATS, default="auto",
                         help="file format of generated images; auto = that of the source image "
                              "(JPEG stays JPEG, others become PNG), JPEG for noisy counts")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default: 95)")
+    parser.add_argument("--quality", type=integer, default=95, help="JPEG quality (default: 95)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -79,15 +83,15 @@ def parser(prog):
     remove.add_argument("--masks", default=None,
                         help="folder of masks with the images' names, white = people to remove; "
                              "switches to inpainting")
-    remove.add_argument("--strengths", type=float, nargs="+", default=list(DEFAULT_STRENGTHS),
+    remove.add_argument("--strengths", type=number, nargs="+", default=list(DEFAULT_STRENGTHS),
                         help="noise strengths in (0, 1], one copy each "
                              f"(default: {' '.join(map(str, DEFAULT_STRENGTHS))})")
-    remove.add_argument("--variants", type=int, default=1,
+    remove.add_argument("--variants", type=integer, default=1,
                         help="copies per image and strength, each with its own seed (default: 1)")
     remove.add_argument("--prompt", default=prompts.REMOVAL_PROMPT, help="people-free prompt")
     remove.add_argument("--negative-prompt", default=prompts.REMOVAL_NEGATIVE_PROMPT,
                         help="negative prompt naming people")
-    remove.add_argument("--val-fraction", type=float, default=0.1,
+    remove.add_argument("--val-fraction", type=number, default=0.1,
                         help="share of the real images whose pairs form the val split "
                              "(default: 0.1; split by image, seeded by --seed)")
     _generation_options(remove)
@@ -96,9 +100,9 @@ def parser(prog):
         "noisy-counts", help="count set: prompted images labelled with the asked count",
         description="Generate K images for each count N from prompts naming N, labelled N.",
     )
-    counts.add_argument("--counts", type=int, nargs="+", default=list(DEFAULT_COUNTS),
+    counts.add_argument("--counts", type=integer, nargs="+", default=list(DEFAULT_COUNTS),
                         help=f"counts to ask for (default: {' '.join(map(str, DEFAULT_COUNTS))})")
-    counts.add_argument("--per-count", type=int, default=50,
+    counts.add_argument("--per-count", type=integer, default=50,
                         help="images per count (default: 50)")
     counts.add_argument("--templates", nargs="+", default=list(prompts.COUNT_TEMPLATES),
                         help="prompt templates with {count} and optionally {people}, {scene}, "
@@ -116,7 +120,7 @@ def parser(prog):
         description="Gather the manifests of a job's shards (their folders copied into one) and "
                     "write DATA_DIR/OUT/annotations.json.",
     )
-    _data_options(merge)
+    _data_options(merge, creates=False)
     merge.add_argument("--partial", action="store_true",
                        help="write it even though some images are not made yet")
     return top
