@@ -14,14 +14,13 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 from syrac.cli import finetune_parser
 from syrac.errors import reported_errors
-from syrac.output_folders import create_output_folders
+from syrac.output_folders import output_folders
 
 
 def main(argv=None):
     parser = finetune_parser()
     args = parser.parse_args(argv)
-    with reported_errors("finetune_wrapper.py"):
-        create_output_folders(parser, args)
+    with reported_errors("finetune_wrapper.py"), output_folders(parser, args):
         from syrac.registry import resolve_experiment
 
         experiment = resolve_experiment(args.experiment, prefix="finetuning/")

@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 from syrac.errors import reported_errors  # noqa: E402
-from syrac.output_folders import create_output_folders  # noqa: E402
+from syrac.output_folders import output_folders  # noqa: E402
 
 COMMANDS = {
     "demo": ("syrac.demo", "run the whole method on a generated toy crowd world"),
@@ -47,8 +47,7 @@ def main(argv=None):
     program = f"python -m syrac {top.command}"
     parser = module.parser(program)
     args = parser.parse_args(top.arguments)
-    with reported_errors(program):
-        create_output_folders(parser, args)
+    with reported_errors(program), output_folders(parser, args):
         module.run(args)
     return 0
 

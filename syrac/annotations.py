@@ -23,6 +23,7 @@ import math
 import os
 
 from syrac.errors import SyracError
+from syrac.numbers import parse_number
 
 MAX_LISTED = 5
 
@@ -46,49 +47,60 @@ def resolve_image_path(data_dir, relative):
 
 def load_json(path):
     """Read a JSON file, turning every failure into a message naming the file."""
+    if os.path.isdir(path):
+        raise SyracError(f"{path}: is a folder, not a file")
     if not os.path.isfile(path):
         raise SyracError(f"{path}: no such file")
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        with open(path, "rb") as handle:
+            # From bytes, json detects UTF-8 (with or without a BOM), UTF-16 and UTF-32.
+            return json.loads(handle.read())
     except json.JSONDecodeError as error:
         raise SyracError(
             f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: "
             f"{error.msg}"
         ) from None
     except UnicodeDecodeError:
-        raise SyracError(f"{path}: not a UTF-8 text file") from None
+        raise SyracError(f"{path}: not a UTF-8, UTF-16 or UTF-32 text file") from None
     except OSError as error:
         raise SyracError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def _check_images_exist(path, data_dir, relative_paths):
-    """Fail naming the first few image files that are missing or of an unknown format."""
-    from syrac.images import sniff_format  # imports TensorFlow: only when images are checked
+def _listed(paths):
+    shown = ", ".join(paths[:MAX_LISTED])
+    more = f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else ""
+    return shown + more
 
-    missing, unreadable = [], []
+
+def _check_images_exist(path, data_dir, relative_paths):
+    """Fail naming the first few image files that are missing or cannot be used as images.
+
+    Only names, first bytes and headers are read (:func:`syrac.images.image_file_problem`):
+    folders, broken links, empty files, unknown formats and decompression bombs are refused
+    here, before any work starts.
+    """
+    from syrac.images import image_file_problem  # imports TensorFlow: only when images are checked
+
+    missing, unknown, unusable = [], [], []
     for relative in dict.fromkeys(relative_paths):
         full = resolve_image_path(data_dir, relative)
-        if not os.path.isfile(full):
+        problem = image_file_problem(full)
+        if problem == "not found":
             missing.append(full)
-        elif sniff_format(full) is None:
-            unreadable.append(full)
+        elif problem == "not a JPEG, PNG, BMP, GIF or TIFF image":
+            unknown.append(full)
+        elif problem is not None:
+            unusable.append(f"{full} ({problem})")
     if missing:
-        shown = ", ".join(missing[:MAX_LISTED])
-        more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+        raise SyracError(f"{path}: {len(missing)} image file(s) not found: {_listed(missing)}")
+    if unusable:
         raise SyracError(
-            f"{path}: {len(missing)} image file(s) not found: {shown}{more}"
+            f"{path}: {len(unusable)} image file(s) cannot be used: {_listed(unusable)}"
         )
-    if unreadable:
-        shown = ", ".join(unreadable[:MAX_LISTED])
-        more = (
-            f" and {len(unreadable) - MAX_LISTED} more"
-            if len(unreadable) > MAX_LISTED
-            else ""
-        )
+    if unknown:
         raise SyracError(
-            f"{path}: {len(unreadable)} file(s) are not JPEG, PNG, BMP, GIF or TIFF "
-            f"images: {shown}{more}"
+            f"{path}: {len(unknown)} file(s) are not JPEG, PNG, BMP, GIF or TIFF "
+            f"images: {_listed(unknown)}"
         )
 
 
@@ -169,6 +181,11 @@ def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val
 
 
 def _check_count(path, where, value):
+    if isinstance(value, str) and parse_number(value) is not None:
+        raise SyracError(
+            f"{path}: {where}.count must be a number, not a string. Received: count={value!r} "
+            f"(write {value.strip()} without quotes)"
+        )
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))

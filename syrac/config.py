@@ -193,10 +193,13 @@ def validate(params, source="parameters"):
 
 def _read_mapping(path):
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, "rb") as handle:
+            # From bytes, both readers detect UTF-8 with or without a BOM, and UTF-16.
             if path.endswith(".json"):
-                return json.load(handle)
-            return load_yaml(handle)
+                return json.loads(handle.read())
+            return load_yaml(handle.read())
+    except UnicodeDecodeError:
+        raise SyracError(f"{path}: not a UTF-8 or UTF-16 text file") from None
     except json.JSONDecodeError as error:
         raise SyracError(
             f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: "

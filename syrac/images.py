@@ -7,10 +7,12 @@ and does not keep the aspect ratio, as in the authors' pipeline.
 """
 
 import contextlib
+import os
 
 import numpy as np
 import tensorflow as tf
 import tifffile
+from PIL import Image
 
 from syrac.errors import SyracError
 
@@ -38,6 +40,58 @@ def sniff_format(path):
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
+    return None
+
+
+# Pillow's threshold for a decompression bomb: a file that claims more pixels is refused before
+# decoding (TensorFlow would allocate 12 bytes per pixel for the float image, ~2 GB here).
+MAX_PIXELS = 178_956_970
+
+
+def header_size(path, kind):
+    """``(width, height)`` read from the file's header, without decoding the pixels."""
+    if kind == "tiff":
+        with tifffile.TiffFile(path) as tiff:
+            stored = tiff.pages[0].shape
+        # A zero-stride stand-in of that shape: to_channels_last's rules, no memory used.
+        stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), stored, [0] * len(stored))
+        shape = to_channels_last(stand_in).shape
+        return shape[1], shape[0]
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # we check ourselves
+    try:
+        with Image.open(path) as image:
+            return image.size
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def image_file_problem(path):
+    """Why the file at ``path`` cannot be used as an image, or ``None`` if it can.
+
+    Looks at the file system, the first bytes and the header only: a folder, a broken symbolic
+    link, an empty file, an unknown format, an unreadable header, or a size over
+    :data:`MAX_PIXELS` (a decompression bomb) are each named.
+    """
+    if os.path.isdir(path):
+        return "a folder, not an image file"
+    if not os.path.exists(path):
+        return "a broken symbolic link" if os.path.islink(path) else "not found"
+    if os.path.getsize(path) == 0:
+        return "an empty file (0 bytes)"
+    kind = sniff_format(path)
+    if kind is None:
+        return "not a JPEG, PNG, BMP, GIF or TIFF image"
+    try:
+        width, height = header_size(path, kind)
+    except Exception as error:  # noqa: BLE001 (any reader failure means the same to the user)
+        return f"its {kind.upper()} header cannot be read ({str(error).strip() or type(error).__name__})"
+    if width * height > MAX_PIXELS:
+        return (
+            f"{width}x{height} pixels, more than the {MAX_PIXELS:,} this tool decodes "
+            "(a decompression bomb?)"
+        )
+    if width < 1 or height < 1:
+        return f"an image of {width}x{height} pixels"
     return None
 
 

@@ -1,12 +1,15 @@
 """Output folders: every command creates the folders it writes to; only inputs must exist.
 
 One rule for every entry point. A parser declares an option as an output folder with
-``action=OutputFolder``; after parsing, :func:`create_output_folders` creates each such folder
+``action=OutputFolder``; after parsing, :func:`output_folders` creates each such folder
 (parents included) and checks that it can be written to, so that a read-only or misplaced
-folder is reported in one line before any work starts, not after an hour of training.
+folder is reported in one line before any work starts, not after an hour of training. If the
+command then fails, the folders it created and left empty are removed again: a refused command
+leaves the file system as it found it.
 """
 
 import argparse
+import contextlib
 import os
 import tempfile
 
@@ -24,6 +27,19 @@ class OutputFolder(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def _missing_ancestors(path):
+    """``path`` and its parents that do not exist yet, outermost first."""
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.lexists(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return missing[::-1]
+
+
 def make_output_folder(path, option="output folder"):
     """Create ``path`` (and its parents) if needed and check it is a writable folder.
 
@@ -31,9 +47,13 @@ def make_output_folder(path, option="output folder"):
         path: the folder.
         option: how to name it in a message, e.g. ``"--data_dir"``.
 
+    Returns:
+        the folders created, outermost first (empty if ``path`` existed).
+
     Raises:
         SyracError: one line naming the option and the path when it cannot be used.
     """
+    created = _missing_ancestors(path)
     try:
         os.makedirs(path, exist_ok=True)
     except FileExistsError:
@@ -48,8 +68,18 @@ def make_output_folder(path, option="output folder"):
         with tempfile.TemporaryFile(dir=path, prefix=".syrac-write-check-"):
             pass
     except OSError as error:
+        remove_empty_folders(created)
         raise SyracError(f"{option} {path}: cannot write there ({error.strerror})") from None
-    return path
+    return created
+
+
+def remove_empty_folders(created):
+    """Remove the folders of ``created`` (outermost first) that are still empty, innermost first."""
+    for folder in reversed(created):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return  # not empty (the command wrote something): keep it and its parents
 
 
 def _output_actions(parser, args):
@@ -65,11 +95,32 @@ def _output_actions(parser, args):
 
 
 def create_output_folders(parser, args):
-    """Create every output folder ``args`` names (see :class:`OutputFolder`)."""
-    done = set()
-    for action in _output_actions(parser, args):
-        path = getattr(args, action.dest, None)
-        if not path or path in done:
-            continue
-        make_output_folder(path, action.option_strings[0] if action.option_strings else action.dest)
-        done.add(path)
+    """Create every output folder ``args`` names (see :class:`OutputFolder`).
+
+    Returns:
+        every folder created, outermost first within each option.
+    """
+    done, created = set(), []
+    try:
+        for action in _output_actions(parser, args):
+            path = getattr(args, action.dest, None)
+            if not path or path in done:
+                continue
+            option = action.option_strings[0] if action.option_strings else action.dest
+            created += make_output_folder(path, option)
+            done.add(path)
+    except SyracError:
+        remove_empty_folders(created)
+        raise
+    return created
+
+
+@contextlib.contextmanager
+def output_folders(parser, args):
+    """Create the output folders ``args`` names; remove those left empty if the body fails."""
+    created = create_output_folders(parser, args)
+    try:
+        yield
+    except BaseException:
+        remove_empty_folders(created)
+        raise

@@ -188,7 +188,6 @@ def _common_settings(args):
         raise SyracError(f"--batch-size must be at least 1. Received: {args.batch_size}")
     if not 1 <= args.quality <= 100:
         raise SyracError(f"--quality must be in 1..100. Received: {args.quality}")
-    check_preset(args.preset)
     parse_shard(args.shard)
     return {
         "steps": args.steps, "guidance": args.guidance, "seed": args.seed,
@@ -219,6 +218,7 @@ def remove_people(args):
         args.data_dir, args.out, sources, masks, settings["strengths"], args.variants,
         args.seed, args.prompt, args.negative_prompt, args.format,
     )
+    check_preset(args.preset)  # after the options and sources, which are quicker to check
     split = {"seed": args.seed, "val_fraction": args.val_fraction, "val": validation}
     _run_job(
         args, job.RANKING_COMMAND, settings, items, {"split": split},
@@ -239,6 +239,8 @@ def noisy_counts(args):
         args.out, args.counts, args.per_count, args.seed, args.templates, args.scenes,
         args.viewpoints, args.negative_prompt, args.format,
     )
+    _dataset_folder(args)
+    check_preset(args.preset)  # after the options, which are quicker to check
     _run_job(
         args, job.COUNT_COMMAND, settings, items, {},
         preflight=lambda todo, size: None,

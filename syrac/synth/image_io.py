@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from syrac.errors import SyracError
-from syrac.images import decode_image, sniff_format
+from syrac.images import decode_image, image_file_problem, sniff_format
 from syrac.synth.sizing import binarize_mask, resize_mask
 
 MAX_LISTED = 5
@@ -57,6 +57,11 @@ def find_images(folder, option="--images", exclude=None):
             f"{option} {folder}: images that differ only by extension cannot be told apart: "
             + _listed(clashes)
         )
+    unusable = [f"{path} ({problem})" for path in found.values()
+                if (problem := image_file_problem(path)) is not None]
+    if unusable:
+        raise SyracError(f"{option} {folder}: {len(unusable)} image(s) cannot be used: "
+                         + _listed(unusable))
     if not found:
         raise SyracError(
             f"{option} {folder}: no JPEG, PNG, BMP, GIF or TIFF image found (sub-folders included)"

@@ -1,0 +1,73 @@
+"""Every command creates the output folders it is given; a refused command removes them again."""
+
+import argparse
+import json
+
+import pytest
+
+from syrac.__main__ import main as syrac_main
+from syrac.errors import SyracError
+from syrac.output_folders import OutputFolder, create_output_folders, output_folders
+from syrac.synth.tiny_preset import build_tiny_preset
+
+
+def _parser():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", action=OutputFolder)
+    parser.add_argument("--src")
+    commands = parser.add_subparsers(dest="command")
+    one = commands.add_parser("one")
+    one.add_argument("--cache", action=OutputFolder, default=None)
+    two = commands.add_parser("two")
+    two.add_argument("--figures", action=OutputFolder, default="figs")
+    return parser
+
+
+def test_output_options_of_the_parser_and_the_chosen_subcommand_are_created(tmp_path):
+    parser = _parser()
+    args = parser.parse_args(["--out", str(tmp_path / "a" / "b"), "--src", str(tmp_path / "in"),
+                              "one", "--cache", str(tmp_path / "c")])
+    created = create_output_folders(parser, args)
+    assert created == [str(tmp_path / "a"), str(tmp_path / "a" / "b"), str(tmp_path / "c")]
+    assert (tmp_path / "a" / "b").is_dir() and (tmp_path / "c").is_dir()
+    assert not (tmp_path / "in").exists()  # inputs are never created
+    assert not (tmp_path / "figs").exists()  # an option of the sub-command not chosen
+    assert create_output_folders(parser, args) == []  # existing folders: nothing new
+
+
+def test_a_failing_command_removes_only_the_empty_folders_it_made(tmp_path):
+    parser = _parser()
+    args = parser.parse_args(["--out", str(tmp_path / "new" / "out"), "one",
+                              "--cache", str(tmp_path / "cache")])
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "kept.txt").write_text("mine")
+    with pytest.raises(SyracError):
+        with output_folders(parser, args):
+            raise SyracError("refused")
+    assert not (tmp_path / "new").exists()
+    assert (tmp_path / "cache" / "kept.txt").read_text() == "mine"
+    with pytest.raises(RuntimeError):
+        with output_folders(parser, args):
+            (tmp_path / "new" / "out" / "partial.txt").write_text("written before the failure")
+            raise RuntimeError("crash")
+    assert (tmp_path / "new" / "out" / "partial.txt").exists()  # never delete what was written
+
+
+def test_a_file_in_the_way_is_named(tmp_path):
+    parser = _parser()
+    (tmp_path / "file").write_text("x")
+    args = parser.parse_args(["--out", str(tmp_path / "file" / "sub")])
+    with pytest.raises(SyracError, match=r"--out .*file/sub: cannot be created, a part of the "
+                                         r"path is a file"):
+        create_output_folders(parser, args)
+
+
+def test_synth_makes_a_dataset_in_a_data_dir_that_did_not_exist(tmp_path):
+    preset = build_tiny_preset(str(tmp_path / "preset"))
+    data = tmp_path / "not" / "yet"
+    assert syrac_main(["synth", "noisy-counts", "--counts", "1", "--per-count", "1",
+                       "--data_dir", str(data), "--out", "counts", "--preset", str(preset),
+                       "--size", "32x32", "--steps", "1", "--quiet"]) == 0
+    entries = json.loads((data / "counts" / "annotations.json").read_text())
+    entries = entries["train"] if isinstance(entries, dict) else entries
+    assert [entry["count"] for entry in entries] == [1]

@@ -1,0 +1,100 @@
+"""One run folder, one process: the run-folder lock, a second process, and a stale lock."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import train_wrapper
+from syrac.cli import training_parser
+from syrac.errors import SyracError
+from syrac.fixtures import make_ranking_set
+from syrac.registry import resolve_experiment
+from syrac.run_folder import (
+    LOCK_NAME,
+    UNFINISHED,
+    RunLock,
+    claim_interrupted_run,
+    claim_run_to_resume,
+    create_run_dir,
+    write_status,
+)
+from tests.conftest import REPO, training_command
+
+
+def test_a_new_run_folder_is_locked_until_released(tmp_path):
+    lock = create_run_dir(str(tmp_path / "root"))
+    assert (tmp_path / "root").is_dir() and os.path.dirname(lock.run_dir) == str(tmp_path / "root")
+    pid, host = open(lock.path).read().split()
+    assert int(pid) == os.getpid() and host
+    assert not RunLock(lock.run_dir).acquire()  # flock: another open file, even in this process
+    lock.release()
+    assert not os.path.exists(lock.path)
+    again = RunLock(lock.run_dir)
+    assert again.acquire()
+    again.release()
+
+
+def _interrupted_run(tmp_path):
+    """An interrupted run made by the training command's own preparation, still locked."""
+    data = tmp_path / "data"
+    make_ranking_set(str(data), "rank", train_pairs=4, val_pairs=2)
+    argv = training_command(data, tmp_path / "runs", "x", "--set", "epochs=1")
+    args = training_parser().parse_args(argv)
+    experiment = resolve_experiment("training/baseline", prefix="training/")
+    lock, recorded, params, _ = experiment.prepare_run(args)
+    write_status(lock.run_dir, UNFINISHED)
+    return lock, argv, recorded, params
+
+
+def test_a_second_process_never_writes_into_a_live_run(tmp_path, capsys):
+    held, argv, recorded, params = _interrupted_run(tmp_path)
+    root = os.path.dirname(held.run_dir)
+    assert claim_interrupted_run(root, recorded, params) is None
+    assert f"{held.run_dir} is in use by process {os.getpid()}" in capsys.readouterr().out
+    with pytest.raises(SyracError, match=f"being trained right now by process {os.getpid()}"):
+        claim_run_to_resume(held.run_dir)
+
+    before = sorted(os.listdir(held.run_dir))
+    assert train_wrapper.main(argv) is None  # the same command while the first one is alive
+    out = capsys.readouterr().out
+    assert "is in use by" in out and "Run completed" in out
+    runs = sorted(os.listdir(root))
+    assert len(runs) == 2  # it started a run of its own
+    assert sorted(os.listdir(held.run_dir)) == before  # and left the live one alone
+    (new_run,) = [name for name in runs if os.path.join(root, name) != held.run_dir]
+    assert os.path.isfile(os.path.join(root, new_run, "best_model_01.keras"))
+    assert not os.path.exists(os.path.join(root, new_run, LOCK_NAME))
+    held.release()
+    claimed = claim_interrupted_run(root, recorded, params)
+    assert claimed is not None and claimed.run_dir == held.run_dir
+    claimed.release()
+
+
+def test_a_stale_lock_of_a_killed_process_does_not_block_a_resume(tmp_path):
+    held, _, recorded, params = _interrupted_run(tmp_path)
+    held.release()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from syrac.run_folder import RunLock; "
+         "lock = RunLock(sys.argv[1]); assert lock.acquire(); print('held', flush=True); "
+         "time.sleep(600)",
+         held.run_dir],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(SyracError, match=f"by process {holder.pid} on "):
+            claim_run_to_resume(held.run_dir)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=60)
+    assert os.path.exists(os.path.join(held.run_dir, LOCK_NAME))  # stale, left by the kill
+    resumed = claim_run_to_resume(held.run_dir)
+    assert open(resumed.path).read().split()[0] == str(os.getpid())
+    resumed.release()
+    again = claim_interrupted_run(os.path.dirname(held.run_dir), recorded, params)
+    assert again is not None
+    again.release()
