@@ -13,8 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 from syrac.cli import finetune_parser
-from syrac.errors import reported_errors
-from syrac.output_folders import output_folders
+from syrac.common.errors import reported_errors
+from syrac.common.output_folders import output_folders
 
 
 def main(argv=None):

@@ -2,7 +2,7 @@
 
 Not a test: it prints a table. Images are synthetic crowds written to a temporary folder, the
 encoder has random weights (the cost of a forward pass does not depend on them), saved as a
-``.keras`` file and read back through :func:`syrac.encoder_loading.load_encoder` like a real
+``.keras`` file and read back through :func:`syrac.count.encoder_loading.load_encoder` like a real
 checkpoint. Tracing is done before timing.
 
     python benchmarks/evaluation_throughput.py                      # 224x224, ResNet50
@@ -21,13 +21,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-from syrac.annotations import load_count_set  # noqa: E402
-from syrac.encoder_loading import load_encoder  # noqa: E402
-from syrac.encoders import build_encoder  # noqa: E402
-from syrac.evaluation import evaluate_patchwise  # noqa: E402
-from syrac.features import extract_features  # noqa: E402
+from syrac.common.annotations import load_count_set  # noqa: E402
+from syrac.count.encoder_loading import load_encoder  # noqa: E402
+from syrac.count.evaluation import evaluate_patchwise  # noqa: E402
+from syrac.count.features import extract_features  # noqa: E402
+from syrac.count.probe import CountProbe  # noqa: E402
 from syrac.fixtures import make_count_set  # noqa: E402
-from syrac.probe import CountProbe  # noqa: E402
+from syrac.rank.backbones import build_encoder  # noqa: E402
 
 
 def parse_args(argv=None):

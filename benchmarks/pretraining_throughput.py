@@ -23,8 +23,8 @@ from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
     convert_variables_to_constants_v2,
 )
 
-from syrac.config import load_params  # noqa: E402
-from syrac.ranking_model import build_ranking_model, compile_ranking_model  # noqa: E402
+from syrac.common.config import load_params  # noqa: E402
+from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model  # noqa: E402
 
 
 def forward_flops_per_image(encoder, input_shape):

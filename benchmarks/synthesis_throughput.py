@@ -28,7 +28,9 @@ import tensorflow as tf  # noqa: E402
 
 from syrac.synth.presets import load_model  # noqa: E402
 from syrac.synth.prompts import (  # noqa: E402
-    COUNT_NEGATIVE_PROMPT, REMOVAL_NEGATIVE_PROMPT, REMOVAL_PROMPT,
+    COUNT_NEGATIVE_PROMPT,
+    REMOVAL_NEGATIVE_PROMPT,
+    REMOVAL_PROMPT,
 )
 from syrac.synth.sizing import parse_size  # noqa: E402
 from syrac.synth.tiny_preset import build_tiny_preset  # noqa: E402

@@ -4,7 +4,7 @@ Each command lives in its own module, imported only when it is asked for, so tha
 ``python -m syrac prepare`` never pays for importing TensorFlow. A command module provides:
 
 - ``parser(prog)``: its :class:`argparse.ArgumentParser`;
-- ``run(args)``: does the work, raising :class:`syrac.errors.SyracError` for anything the user can fix.
+- ``run(args)``: does the work, raising :class:`syrac.common.errors.SyracError` for anything the user can fix.
 """
 
 import argparse
@@ -16,11 +16,11 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
-from syrac.errors import reported_errors  # noqa: E402
-from syrac.output_folders import output_folders  # noqa: E402
+from syrac.common.errors import reported_errors  # noqa: E402
+from syrac.common.output_folders import output_folders  # noqa: E402
 
 COMMANDS = {
-    "demo": ("syrac.demo", "run the whole method on a generated toy crowd world"),
+    "demo": ("syrac.demo.command", "run the whole method on a generated toy crowd world"),
     "prepare": ("syrac.prepare.command", "turn a raw benchmark download into annotations.json"),
     "synth": ("syrac.synth.command", "generate synthetic datasets with a diffusion model"),
 }

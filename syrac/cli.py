@@ -2,8 +2,8 @@
 
 import argparse
 
-from syrac.numbers import integer
-from syrac.output_folders import OutputFolder
+from syrac.common.numbers import integer
+from syrac.common.output_folders import OutputFolder
 
 
 def training_parser():

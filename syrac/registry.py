@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 import re
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 _NAME = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
 

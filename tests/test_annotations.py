@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from syrac.annotations import load_count_set, load_ranking_set
-from syrac.errors import SyracError
+from syrac.common.annotations import load_count_set, load_ranking_set
+from syrac.common.errors import SyracError
 from syrac.fixtures import make_count_set, make_ranking_set
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from syrac.augment import (
+from syrac.rank.augmentation import (
     RandomColourAffine,
     RankingAugmentation,
     ReflectGaussianBlur,

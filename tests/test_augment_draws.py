@@ -1,6 +1,6 @@
 """What each augmentation stage draws per call, per image or per pixel, and where it clips.
 
-These tests check the table in ``syrac/augment.py``'s docstring against the whole stack, run
+These tests check the table in ``syrac/rank/augmentation.py``'s docstring against the whole stack, run
 many times: the authors' Keras 2 contrast draws one factor per call and lets values above 1
 through to the noise stage, Keras 3's draws one per image and clips at once.
 """
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from syrac.augment import BatchContrast, RankingAugmentation
+from syrac.rank.augmentation import BatchContrast, RankingAugmentation
 
 BATCH, HEIGHT, WIDTH = 8, 16, 20
 CALLS = 120

@@ -30,10 +30,10 @@ from PIL import Image
 import finetune_wrapper
 import train_wrapper
 from syrac.__main__ import main as syrac_main
-from syrac.annotations import load_count_set, load_ranking_set
-from syrac.encoders import build_encoder
+from syrac.common.annotations import load_count_set, load_ranking_set
+from syrac.common.images import decode_image
 from syrac.fixtures import make_count_set, make_ranking_set
-from syrac.images import decode_image
+from syrac.rank.backbones import build_encoder
 from tests.conftest import REPO, training_command
 
 FINETUNE = "finetuning/unsupervised/noisy_synth_regress"
@@ -196,7 +196,7 @@ def test_parameter_file_in_utf16_with_numbers_as_typed(ranking_data, tmp_path, c
     argv[argv.index("--params_dir") + 1] = str(params)
     argv[argv.index("--params") + 1] = "broken"
     _refused(_train, argv, capsys, "broken.yaml", "malformed YAML")
-    from syrac.config import load_params
+    from syrac.common.config import load_params
 
     loaded, _ = load_params(str(params), "mine")
     assert loaded["learning_rate"] == 1e-4 and loaded["input_shape"] == [32, 48, 3]

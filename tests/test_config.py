@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from syrac.config import defaults, load_params, parse_overrides, validate
-from syrac.errors import SyracError
+from syrac.common.config import defaults, load_params, parse_overrides, validate
+from syrac.common.errors import SyracError
 
 PAPER = {
     "input_shape": [640, 853, 3], "batch_size": 3, "epochs": 15, "model_name": "resnet50",

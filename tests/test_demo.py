@@ -10,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from syrac.annotations import load_count_set
-from syrac.config import validate
-from syrac.training import initial_encoder
+from syrac.common.annotations import load_count_set
+from syrac.common.config import validate
+from syrac.rank.training import initial_encoder
 from tests.conftest import REPO, run_wrapper, training_command
 
 DEMO_ROWS = ("ranked", "imagenet", "untrained", "mean")

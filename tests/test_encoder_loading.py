@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from syrac.encoder_loading import find_hyperparams, load_encoder, load_hyperparams
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
+from syrac.count.encoder_loading import find_hyperparams, load_encoder, load_hyperparams
 
 SHAPE = (16, 20, 3)
 

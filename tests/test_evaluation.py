@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from syrac.annotations import load_count_set
-from syrac.evaluation import evaluate_patchwise
+from syrac.common.annotations import load_count_set
+from syrac.common.images import decode_image
+from syrac.count.evaluation import evaluate_patchwise
+from syrac.count.probe import CountProbe
 from syrac.fixtures import make_count_set
-from syrac.images import decode_image
-from syrac.preprocessing import InputScaling
-from syrac.probe import CountProbe
+from syrac.rank.input_scaling import InputScaling
 
 SHAPE = [33, 47, 3]
 

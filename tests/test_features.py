@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from syrac.annotations import load_count_set
-from syrac.errors import SyracError
-from syrac.features import extract_features
+from syrac.common.annotations import load_count_set
+from syrac.common.errors import SyracError
+from syrac.common.images import decode_image
+from syrac.count.features import extract_features
 from syrac.fixtures import make_count_set
-from syrac.images import decode_image
-from syrac.preprocessing import InputScaling
+from syrac.rank.input_scaling import InputScaling
 
 SHAPE = [32, 48, 3]
 

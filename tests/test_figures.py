@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from syrac import figures
+from syrac.common.annotations import load_count_set
+from syrac.count import figures
 from syrac.fixtures import make_count_set
-from syrac.annotations import load_count_set
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

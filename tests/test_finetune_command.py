@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from syrac.cli import finetune_parser
-from syrac.encoders import build_encoder
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
+from syrac.count.metrics import count_metrics
 from syrac.fixtures import make_count_set
-from syrac.metrics import count_metrics
+from syrac.rank.backbones import build_encoder
 from syrac.registry import resolve_experiment
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -4,7 +4,7 @@ import tensorflow as tf
 import tifffile
 from PIL import Image
 
-from syrac.images import decode_image, find_undecodable, sniff_format
+from syrac.common.images import decode_image, find_undecodable, sniff_format
 
 _ROWS, _COLS = np.mgrid[0:20, 0:30]
 # A smooth image, so that lossy JPEG and GIF's palette stay close to the original.

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from syrac.metrics import count_metrics, json_ready, r2_score
+from syrac.count.metrics import count_metrics, json_ready, r2_score
 
 
 def test_metrics_on_hand_computed_vectors():

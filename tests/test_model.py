@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from syrac.config import load_params
-from syrac.encoders import build_encoder
-from syrac.errors import SyracError
-from syrac.preprocessing import InputScaling
-from syrac.ranking_model import (
+from syrac.common.config import load_params
+from syrac.common.errors import SyracError
+from syrac.rank.backbones import build_encoder
+from syrac.rank.input_scaling import InputScaling
+from syrac.rank.ranking_model import (
     SiameseRanker,
     build_rank_decoder,
     build_ranking_model,

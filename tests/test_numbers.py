@@ -4,9 +4,9 @@ import argparse
 
 import pytest
 
-from syrac.config import load_params, parse_overrides
-from syrac.errors import SyracError
-from syrac.numbers import integer, load_yaml, number, parse_number
+from syrac.common.config import load_params, parse_overrides
+from syrac.common.errors import SyracError
+from syrac.common.numbers import integer, load_yaml, number, parse_number
 from tests.conftest import REPO
 
 

@@ -6,8 +6,12 @@ import json
 import pytest
 
 from syrac.__main__ import main as syrac_main
-from syrac.errors import SyracError
-from syrac.output_folders import OutputFolder, create_output_folders, output_folders
+from syrac.common.errors import SyracError
+from syrac.common.output_folders import (
+    OutputFolder,
+    create_output_folders,
+    output_folders,
+)
 from syrac.synth.tiny_preset import build_tiny_preset
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from syrac.errors import SyracError
-from syrac.patches import check_grid, patch_boxes, patchify
+from syrac.common.errors import SyracError
+from syrac.count.patches import check_grid, patch_boxes, patchify
 
 HEIGHT, WIDTH = 33, 47  # odd sizes: every N below leaves remainder pixels
 

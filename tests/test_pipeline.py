@@ -3,10 +3,15 @@
 import numpy as np
 import pytest
 
+from syrac.common.annotations import load_count_set, load_ranking_set
+from syrac.common.images import decode_image
 from syrac.fixtures import make_count_set, make_ranking_set
-from syrac.annotations import load_count_set, load_ranking_set
-from syrac.images import decode_image
-from syrac.pipeline import decoded_images, steps_per_epoch, training_schedule, validation_pairs
+from syrac.rank.pipeline import (
+    decoded_images,
+    steps_per_epoch,
+    training_schedule,
+    validation_pairs,
+)
 
 SHAPE = (32, 48, 3)
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 from syrac.prepare import raw_fixtures
 from syrac.prepare.command import parser, run
 

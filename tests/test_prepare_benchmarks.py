@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from syrac.annotations import load_count_set, resolve_image_path, split_note
-from syrac.errors import SyracError
+from syrac.common.annotations import load_count_set, resolve_image_path, split_note
+from syrac.common.errors import SyracError
 from syrac.prepare import raw_fixtures
 from syrac.prepare.command import parser, run
 from syrac.prepare.nwpu_crowd import UNLABELLED_TEST_NOTE
@@ -146,7 +146,7 @@ def test_jhu_crowd_official_splits_and_stated_counts(dirs, capsys):
     assert document["meta"]["val"] == {"official": True}
     assert "count" in document["meta"] and "image_labels.txt" in document["meta"]["count"]
     output = capsys.readouterr().out
-    assert f"1 image(s) whose ground truth states another count" in output
+    assert "1 image(s) whose ground truth states another count" in output
     assert f"train/{first_id}.jpg (stated {int(first_count) + 3}, {first_count} points)" in output
 
 

@@ -13,9 +13,9 @@ import shutil
 
 import pytest
 
-from syrac.annotations import load_count_set
 from syrac.cli import finetune_parser
-from syrac.errors import SyracError
+from syrac.common.annotations import load_count_set
+from syrac.common.errors import SyracError
 from syrac.fixtures import make_count_set
 from syrac.prepare import raw_fixtures
 from syrac.prepare.command import parser as prepare_parser

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from syrac.annotations import load_ranking_set
-from syrac.errors import SyracError
-from syrac.pipeline import validation_pairs
+from syrac.common.annotations import load_ranking_set
+from syrac.common.errors import SyracError
 from syrac.prepare.command import parser, run
 from syrac.prepare.intra_rank import PAIR_TYPE
+from syrac.rank.pipeline import validation_pairs
 
 SIZES = {"a.jpg": (120, 90), "b.png": (200, 100), "gray.png": (96, 96),
          "sub/c.jpg": (64, 80), "sub/deeper/d.jpg": (150, 150)}

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from syrac.errors import SyracError
-from syrac.probe import CountProbe
+from syrac.common.errors import SyracError
+from syrac.count.probe import CountProbe
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import pytest
 
-from syrac.config import load_params
-from syrac.errors import SyracError
+from syrac.common.config import load_params
+from syrac.common.errors import SyracError
 from syrac.registry import known_experiments, resolve_experiment
 
 

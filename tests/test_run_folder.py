@@ -2,8 +2,8 @@
 
 import json
 
-from syrac.config import load_params
-from syrac.run_folder import UNFINISHED, find_interrupted_run, write_status
+from syrac.common.config import load_params
+from syrac.rank.run_folder import UNFINISHED, find_interrupted_run, write_status
 
 ARGS = {"dataset": "rank", "data_dir": "DATA", "experiment_name": "x", "index": 0, "seed": 3,
         "seed_given": True}

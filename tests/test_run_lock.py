@@ -9,10 +9,9 @@ import pytest
 
 import train_wrapper
 from syrac.cli import training_parser
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 from syrac.fixtures import make_ranking_set
-from syrac.registry import resolve_experiment
-from syrac.run_folder import (
+from syrac.rank.run_folder import (
     LOCK_NAME,
     UNFINISHED,
     RunLock,
@@ -21,6 +20,7 @@ from syrac.run_folder import (
     create_run_dir,
     write_status,
 )
+from syrac.registry import resolve_experiment
 from tests.conftest import REPO, training_command
 
 
@@ -78,7 +78,7 @@ def test_a_stale_lock_of_a_killed_process_does_not_block_a_resume(tmp_path):
     held.release()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from syrac.run_folder import RunLock; "
+         "import sys, time; from syrac.rank.run_folder import RunLock; "
          "lock = RunLock(sys.argv[1]); assert lock.acquire(); print('held', flush=True); "
          "time.sleep(600)",
          held.run_dir],

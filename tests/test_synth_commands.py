@@ -19,8 +19,8 @@ import tensorflow as tf
 import tifffile
 
 from syrac.__main__ import main as syrac_main
-from syrac.annotations import load_count_set, load_ranking_set
-from syrac.errors import SyracError
+from syrac.common.annotations import load_count_set, load_ranking_set
+from syrac.common.errors import SyracError
 from syrac.fixtures import crowd_image, make_count_set
 from syrac.synth import command, generation
 from syrac.synth.image_io import read_image

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 from syrac.fixtures import crowd_image
 from syrac.synth import counting, job, manifest, presets, prompts, removal, sizing
 from syrac.synth.image_io import find_images, find_masks, source_location

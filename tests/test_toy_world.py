@@ -8,12 +8,27 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from syrac.annotations import load_count_set, load_json, load_ranking_set
-from syrac.errors import SyracError
-from syrac.toy_world.noise_model import ERROR_CURVE, CountNoise, mean_relative_error_of_sigma
-from syrac.toy_world.scenes import MIN_VISIBLE_FRACTION, make_scene, render, visible_fractions
+from syrac.common.annotations import load_count_set, load_json, load_ranking_set
+from syrac.common.errors import SyracError
+from syrac.toy_world.noise_model import (
+    ERROR_CURVE,
+    CountNoise,
+    mean_relative_error_of_sigma,
+)
+from syrac.toy_world.scenes import (
+    MIN_VISIBLE_FRACTION,
+    make_scene,
+    render,
+    visible_fractions,
+)
 from syrac.toy_world.world import (
-    BENCH, NOISY, RANK, WORLD_FILE, WorldConfig, generate_world, load_or_generate_world,
+    BENCH,
+    NOISY,
+    RANK,
+    WORLD_FILE,
+    WorldConfig,
+    generate_world,
+    load_or_generate_world,
 )
 
 TINY = WorldConfig(height=40, width=52, max_people=100, rank_scenes=10, rank_variants=2,

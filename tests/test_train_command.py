@@ -12,8 +12,8 @@ import keras
 import pytest
 
 import train_wrapper
-from syrac.callbacks import ResumableEarlyStopping
 from syrac.fixtures import make_ranking_set
+from syrac.rank.callbacks import ResumableEarlyStopping
 from tests.conftest import REPO, run_wrapper, training_command
 
 

@@ -21,10 +21,10 @@ held-out pairs (removing people is an easy signal); the counting number comes fr
 import os
 import random
 
-from syrac.annotations import load_ranking_set
-from syrac.config import load_params, parse_overrides, validate
-from syrac.errors import SyracError
-from syrac.run_folder import (
+from syrac.common.annotations import load_ranking_set
+from syrac.common.config import load_params, parse_overrides, validate
+from syrac.common.errors import SyracError
+from syrac.rank.run_folder import (
     check_resumable,
     claim_interrupted_run,
     claim_run_to_resume,
@@ -99,7 +99,7 @@ def run(args):
 def _train(run_dir, recorded, params, splits, args):
     import keras
 
-    from syrac.training import pretrain
+    from syrac.rank.training import pretrain
 
     print(f"Run folder: {run_dir}")
     print(

@@ -23,8 +23,8 @@ import shutil
 
 import numpy as np
 
-from syrac.annotations import annotations_path, load_count_set
-from syrac.errors import SyracError
+from syrac.common.annotations import annotations_path, load_count_set
+from syrac.common.errors import SyracError
 from syrac.prepare.folders import listed, require_source
 from syrac.prepare.image_facts import read_all_facts
 from syrac.prepare.items import SPLITS
@@ -32,7 +32,7 @@ from syrac.prepare.outside import outside_mask, outside_report
 from syrac.prepare.splits import carve_validation, read_name_list
 from syrac.prepare.summary import summary
 from syrac.prepare.writer import check_destination, staged_dataset
-from syrac.run_folder import timestamp
+from syrac.rank.run_folder import timestamp
 
 COPY_FOLDER = "images"
 POINT_DECIMALS = 2
@@ -153,7 +153,9 @@ def build_document(dataset, description, name, args, src, raw, counted, val_reco
 
 def copy_images(stage, counted):
     """Copy every raw image into the staged ``images/<split>/`` folder."""
-    from syrac.progress import progress_bar  # imports Keras: only when there is work to show
+    from syrac.common.progress import (
+        progress_bar,  # imports Keras: only when there is work to show
+    )
 
     total = sum(len(rows) for rows in counted.values())
     bar, done = progress_bar(total, "copies"), 0

@@ -12,8 +12,8 @@ Each benchmark writes ``DATA/<NAME>/annotations.json`` with ``train``, ``val`` a
 import argparse
 import importlib
 
-from syrac.numbers import integer, number
-from syrac.output_folders import OutputFolder
+from syrac.common.numbers import integer, number
+from syrac.common.output_folders import OutputFolder
 
 # Sub-command name -> converter module (under syrac.prepare).
 CONVERTERS = {

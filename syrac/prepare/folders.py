@@ -8,7 +8,7 @@ Downloads come unpacked in slightly different ways: with or without the archive'
 import os
 import re
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 MAX_LISTED = 5

@@ -10,7 +10,7 @@ import dataclasses
 
 from PIL import Image, UnidentifiedImageError
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 # Pillow modes with a single intensity channel (with or without alpha).
 GRAYSCALE_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -40,8 +40,8 @@ def read_facts(path):
 
 def read_all_facts(paths, label="images"):
     """``{path: ImageFacts}`` for every path, with a progress bar."""
-    # syrac.progress imports Keras (and so TensorFlow): only once the raw layout checked out.
-    from syrac.progress import progress_bar
+    # syrac.common.progress imports Keras (and so TensorFlow): only once the raw layout checked out.
+    from syrac.common.progress import progress_bar
 
     paths = list(dict.fromkeys(paths))
     bar = progress_bar(len(paths), label, enabled=len(paths) > 0)

@@ -30,12 +30,12 @@ import os
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from syrac.annotations import annotations_path, load_ranking_set
-from syrac.errors import SyracError
+from syrac.common.annotations import annotations_path, load_ranking_set
+from syrac.common.errors import SyracError
 from syrac.prepare.folders import IMAGE_SUFFIXES, natural_key
 from syrac.prepare.summary import format_table
 from syrac.prepare.writer import check_destination, staged_dataset
-from syrac.run_folder import timestamp
+from syrac.rank.run_folder import timestamp
 
 PAIR_TYPE = "intra_image_crop"
 CROPS_FOLDER = "crops"
@@ -159,7 +159,9 @@ def prepare_intra_rank(args):
     images = find_images(args.images)
     val_indices = split_images(len(images), args.val_fraction, args.seed)
 
-    from syrac.progress import progress_bar  # imports Keras: only once the inputs checked out
+    from syrac.common.progress import (
+        progress_bar,  # imports Keras: only once the inputs checked out
+    )
 
     document = {"meta": {}, "train": [], "val": []}
     sizes = {"train": [], "val": []}

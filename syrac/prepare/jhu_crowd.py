@@ -15,8 +15,14 @@ import os
 
 import numpy as np
 
-from syrac.errors import SyracError
-from syrac.prepare.folders import IMAGE_SUFFIXES, find_root, list_files, listed, wrong_layout
+from syrac.common.errors import SyracError
+from syrac.prepare.folders import (
+    IMAGE_SUFFIXES,
+    find_root,
+    list_files,
+    listed,
+    wrong_layout,
+)
 from syrac.prepare.items import RawDataset, RawItem
 from syrac.prepare.matching import pair_files, stem
 

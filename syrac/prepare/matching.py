@@ -6,7 +6,7 @@ count of such an image would be a guess, so conversion stops and names the files
 
 import os
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 from syrac.prepare.folders import listed
 
 

@@ -10,7 +10,7 @@ naming the file.
 import numpy as np
 import scipy.io
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 
 def load_mat(path):

@@ -18,9 +18,15 @@ import os
 
 import numpy as np
 
-from syrac.annotations import load_json
-from syrac.errors import SyracError
-from syrac.prepare.folders import IMAGE_SUFFIXES, find_root, list_files, listed, wrong_layout
+from syrac.common.annotations import load_json
+from syrac.common.errors import SyracError
+from syrac.prepare.folders import (
+    IMAGE_SUFFIXES,
+    find_root,
+    list_files,
+    listed,
+    wrong_layout,
+)
 from syrac.prepare.items import RawDataset, RawItem
 from syrac.prepare.matching import stem
 

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 from syrac.prepare.folders import listed
 
 

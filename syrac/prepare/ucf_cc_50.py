@@ -11,8 +11,8 @@ the other 40 are train, and val is carved from those 40. Report the mean over th
 
 import os
 
-from syrac.errors import SyracError
-from syrac.numbers import integer
+from syrac.common.errors import SyracError
+from syrac.common.numbers import integer
 from syrac.prepare.folders import IMAGE_SUFFIXES, find_root, list_files, wrong_layout
 from syrac.prepare.items import RawDataset
 from syrac.prepare.matching import stem

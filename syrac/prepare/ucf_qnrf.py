@@ -10,8 +10,13 @@ Count = number of points. 1201 train and 334 test images; no official validation
 
 import os
 
-from syrac.prepare.folders import IMAGE_SUFFIXES, find_root, first_existing, list_files
-from syrac.prepare.folders import wrong_layout
+from syrac.prepare.folders import (
+    IMAGE_SUFFIXES,
+    find_root,
+    first_existing,
+    list_files,
+    wrong_layout,
+)
 from syrac.prepare.items import RawDataset, RawItem
 from syrac.prepare.matching import pair_files, stem
 from syrac.prepare.matfiles import ann_points

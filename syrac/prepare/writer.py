@@ -22,8 +22,8 @@ import os
 import shutil
 import tempfile
 
-from syrac.annotations import annotations_path, load_json
-from syrac.errors import SyracError
+from syrac.common.annotations import annotations_path, load_json
+from syrac.common.errors import SyracError
 
 ANNOTATIONS = "annotations.json"
 

@@ -15,9 +15,9 @@ shardable (``--shard i/n`` on n machines; the last shard to finish into a shared
 import argparse
 import os
 
-from syrac.errors import SyracError
-from syrac.numbers import integer, number
-from syrac.output_folders import OutputFolder
+from syrac.common.errors import SyracError
+from syrac.common.numbers import integer, number
+from syrac.common.output_folders import OutputFolder
 from syrac.synth import counting, job, prompts, removal
 from syrac.synth.generation import generate, pending
 from syrac.synth.image_io import FORMATS, find_images, find_masks

@@ -6,7 +6,7 @@ the model actually drew: the label is strong but noisy (DESIGN.md §1). Images k
 size; the count step resizes them to its input shape anyway.
 """
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 from syrac.synth.image_io import output_extension
 from syrac.synth.items import WorkItem, item_seed
 from syrac.synth.prompts import count_prompt

@@ -1,7 +1,7 @@
 """Image files of a synthesis job: finding sources and masks, reading them, writing results.
 
 Sources are every image file under ``--images`` (sub-folders included), recognised by content
-(:func:`syrac.images.sniff_format`), whatever their extension. An image's *key* is its path
+(:func:`syrac.common.images.sniff_format`), whatever their extension. An image's *key* is its path
 below ``--images`` without extension (``scene3/IMG_12``); keys name the generated files and
 masks (``--masks DIR`` holds ``scene3/IMG_12.png`` for it, any image format).
 
@@ -16,8 +16,8 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from syrac.errors import SyracError
-from syrac.images import decode_image, image_file_problem, sniff_format
+from syrac.common.errors import SyracError
+from syrac.common.images import decode_image, image_file_problem, sniff_format
 from syrac.synth.sizing import binarize_mask, resize_mask
 
 MAX_LISTED = 5

@@ -14,7 +14,7 @@ alone, in a fixed order. That is what makes long jobs manageable:
 import dataclasses
 import hashlib
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ not compared; the manifest records them per image.
 ``annotations.json`` (DESIGN.md §3) is rebuilt from the manifests whenever a run ends with every
 item of the job done, so the last shard to finish writes it, and by ``synth merge`` after the
 shards' folders have been copied together. The written file is then read back through the
-project's own loaders (:func:`syrac.annotations.load_ranking_set` / ``load_count_set``).
+project's own loaders (:func:`syrac.common.annotations.load_ranking_set` / ``load_count_set``).
 
 Ranking pairs are split by *source image*: all copies of a real image fall in the same split, so
 validation never sees a scene that training saw.
@@ -23,9 +23,14 @@ import os
 
 import numpy as np
 
-from syrac.annotations import annotations_path, load_count_set, load_json, load_ranking_set
-from syrac.errors import SyracError
-from syrac.run_folder import write_json_atomic
+from syrac.common.annotations import (
+    annotations_path,
+    load_count_set,
+    load_json,
+    load_ranking_set,
+)
+from syrac.common.errors import SyracError
+from syrac.rank.run_folder import write_json_atomic
 from syrac.synth.image_io import write_bytes
 from syrac.synth.manifest import finished, read_records
 

@@ -13,7 +13,7 @@ dtype: ``auto`` is float16 when a GPU is visible and float32 on a CPU (where flo
 import json
 import os
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 from syrac.synth.diffusion import DiffusionModel
 
 DEFAULT_PRESET = "stable_diffusion_3_medium"

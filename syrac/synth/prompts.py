@@ -16,7 +16,7 @@ import string
 
 import numpy as np
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 REMOVAL_PROMPT = (
     "a realistic photograph of the same place, completely empty and deserted, "

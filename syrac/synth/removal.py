@@ -13,7 +13,11 @@ A grayscale source gets a grayscale copy, so colour cannot tell the two sides ap
 import numpy as np
 
 from syrac.synth.image_io import (
-    checked_mask, output_extension, place_source, read_image, source_location,
+    checked_mask,
+    output_extension,
+    place_source,
+    read_image,
+    source_location,
 )
 from syrac.synth.items import WorkItem, item_seed
 from syrac.synth.sizing import composite, is_grayscale, resize, to_grayscale, to_uint8

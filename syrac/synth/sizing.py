@@ -19,7 +19,7 @@ from the source only where people were.
 import numpy as np
 import tensorflow as tf
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 SIZE_MULTIPLE = 16
 

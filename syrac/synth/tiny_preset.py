@@ -18,7 +18,9 @@ import os
 import string
 
 import keras_hub
-from keras_hub.src.models.vae.vae_backbone import VAEBackbone  # not exported by keras_hub.models
+from keras_hub.src.models.vae.vae_backbone import (
+    VAEBackbone,  # not exported by keras_hub.models
+)
 
 from syrac.synth.prompts import default_words
 

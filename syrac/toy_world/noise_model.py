@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 ERROR_CURVE = ((1, 0.07), (10, 0.25), (20, 0.45), (40, 0.60))
 

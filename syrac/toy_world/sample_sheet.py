@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from syrac.annotations import annotations_path, load_json, resolve_image_path
+from syrac.common.annotations import annotations_path, load_json, resolve_image_path
 from syrac.toy_world.world import BENCH, NOISY, RANK
 
 

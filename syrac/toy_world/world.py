@@ -33,9 +33,9 @@ import os
 import numpy as np
 from PIL import Image
 
-from syrac.errors import SyracError
-from syrac.progress import progress_bar
-from syrac.run_folder import read_json, write_json_atomic
+from syrac.common.errors import SyracError
+from syrac.common.progress import progress_bar
+from syrac.rank.run_folder import read_json, write_json_atomic
 from syrac.toy_world.noise_model import ERROR_CURVE, CountNoise
 from syrac.toy_world.scenes import make_scene, render
 from syrac.toy_world.styles import STYLES

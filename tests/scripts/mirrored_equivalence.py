@@ -15,9 +15,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from syrac.config import load_params  # noqa: E402
-from syrac.distribution import split_cpu  # noqa: E402
-from syrac.ranking_model import build_ranking_model, compile_ranking_model  # noqa: E402
+from syrac.common.config import load_params  # noqa: E402
+from syrac.rank.distribution import split_cpu  # noqa: E402
+from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model  # noqa: E402
 
 devices = split_cpu(2)
 params, _ = load_params("config", "tiny", {"model_name": "vgg16", "augment": 0, "batch_size": 4})

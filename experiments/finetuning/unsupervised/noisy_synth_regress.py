@@ -72,17 +72,17 @@ import time
 import keras
 import numpy as np
 
-from syrac import figures
-from syrac.annotations import annotations_path, load_count_set, split_note
-from syrac.config import load_params, parse_overrides
-from syrac.encoder_loading import load_encoder, load_hyperparams
-from syrac.errors import SyracError
-from syrac.evaluation import evaluate_patchwise
-from syrac.features import extract_features
-from syrac.metrics import count_metrics, json_ready
-from syrac.patches import check_grid
-from syrac.probe import DESCRIPTION_FILE, CountProbe
-from syrac.run_folder import TIMESTAMP_FORMAT, timestamp
+from syrac.common.annotations import annotations_path, load_count_set, split_note
+from syrac.common.config import load_params, parse_overrides
+from syrac.common.errors import SyracError
+from syrac.count import figures
+from syrac.count.encoder_loading import load_encoder, load_hyperparams
+from syrac.count.evaluation import evaluate_patchwise
+from syrac.count.features import extract_features
+from syrac.count.metrics import count_metrics, json_ready
+from syrac.count.patches import check_grid
+from syrac.count.probe import DESCRIPTION_FILE, CountProbe
+from syrac.rank.run_folder import TIMESTAMP_FORMAT, timestamp
 
 EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
 DEFAULT_PARAMS = "baseline"

@@ -13,7 +13,7 @@ import contextlib
 import os
 import tempfile
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 
 class OutputFolder(argparse.Action):

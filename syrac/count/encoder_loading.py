@@ -25,10 +25,10 @@ import tensorflow as tf
 
 # Imported for its side effect: registering the project's serializable layers, in case a
 # checkpoint holds one of them.
-import syrac.preprocessing  # noqa: F401
-from syrac.annotations import load_json
-from syrac.config import SCHEMA
-from syrac.errors import SyracError
+import syrac.rank.input_scaling  # noqa: F401
+from syrac.common.annotations import load_json
+from syrac.common.config import SCHEMA
+from syrac.common.errors import SyracError
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 SERVING_ENDPOINT = "serving_default"

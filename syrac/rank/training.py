@@ -11,25 +11,25 @@ import os
 import keras
 import tensorflow as tf
 
-from syrac.callbacks import (
+from syrac.common.errors import SyracError
+from syrac.common.images import undecodable_images_named
+from syrac.rank.callbacks import (
     EncoderCheckpoint,
     ResumableEarlyStopping,
     TrainingBackup,
     read_backup_position,
     remove_backup,
 )
-from syrac.distribution import make_strategy
-from syrac.errors import SyracError
-from syrac.images import undecodable_images_named
-from syrac.pipeline import steps_per_epoch, training_schedule, validation_pairs
-from syrac.ranking_model import build_ranking_model, compile_ranking_model
-from syrac.run_folder import UNFINISHED, write_status
+from syrac.rank.distribution import make_strategy
+from syrac.rank.pipeline import steps_per_epoch, training_schedule, validation_pairs
+from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model
+from syrac.rank.run_folder import UNFINISHED, write_status
 
 
 def initial_encoder(params, seed):
     """The encoder a run with this seed starts pre-training from, before any step.
 
-    :func:`syrac.training.pretrain` runs after ``keras.utils.set_random_seed(seed)`` and builds
+    :func:`syrac.rank.training.pretrain` runs after ``keras.utils.set_random_seed(seed)`` and builds
     the encoder first; doing the same here gives the same initial weights, which is what "the
     same encoder, untrained" means in the demo's comparison.
     """
@@ -89,7 +89,7 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
     """Train (or resume) the ranking model of one run folder; return the final status dict.
 
     Args:
-        splits: ``{"train": pairs, "val": pairs}`` from :func:`syrac.annotations.load_ranking_set`.
+        splits: ``{"train": pairs, "val": pairs}`` from :func:`syrac.common.annotations.load_ranking_set`.
         params: validated hyper-parameters.
         run_dir: the run folder (already holding hyperparams.json and args.json).
         seed: the run's seed (shuffling, initialisation, augmentation).

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from syrac.images import decode_image
+from syrac.common.images import decode_image
 
 BIN_WIDTH = 20
 BIN_CAP = 1500
@@ -170,7 +170,7 @@ def encoder_comparison(summary, labels, scatter, path, title=None):
     """The demo's results: MAE per predictor (mean ± spread over seeds) and predicted-vs-true.
 
     Args:
-        summary: :func:`syrac.comparison.summarise` output.
+        summary: :func:`syrac.demo.comparison.summarise` output.
         labels: ``{row: label}``, the rows to draw, in order.
         scatter: ``{row: (true counts, predicted counts)}`` of one seed, for the right panel.
         path: the new PNG file.

@@ -10,8 +10,8 @@ import keras
 import tensorflow as tf
 from keras.src.losses.loss import unscale_loss_for_distribution
 
-from syrac.augment import RankingAugmentation
-from syrac.preprocessing import InputScaling
+from syrac.rank.augmentation import RankingAugmentation
+from syrac.rank.input_scaling import InputScaling
 
 
 def build_rank_decoder(
@@ -46,7 +46,7 @@ class SiameseRanker(keras.Model):
     """Pairwise ranking model: P(source holds more people than target).
 
     Args:
-        encoder: image features model (see :func:`syrac.encoders.build_encoder`).
+        encoder: image features model (see :func:`syrac.rank.backbones.build_encoder`).
         rank_decoder: scalar scorer (see :func:`build_rank_decoder`).
         augmentation: layer applied to each side when training (identity otherwise).
         input_scaling: layer mapping [0, 1] images to the encoder's input range.
@@ -149,7 +149,7 @@ class SiameseRanker(keras.Model):
 
 def build_ranking_model(params):
     """Build the uncompiled :class:`SiameseRanker` described by a validated parameter dict."""
-    from syrac.encoders import build_encoder
+    from syrac.rank.backbones import build_encoder
 
     encoder = build_encoder(params["model_name"], params["input_shape"], params["weights"])
     decoder = build_rank_decoder(

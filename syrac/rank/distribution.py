@@ -11,7 +11,7 @@ import os
 
 import tensorflow as tf
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 
 def split_cpu(replicas):

@@ -14,7 +14,7 @@ Other top-level keys (``"meta"``, written by ``python -m syrac prepare``) and ot
 allowed); an absolute path that exists as given is used as it is. Every problem is reported as
 one :class:`SyracError` naming the file and the offending entry.
 
-``syrac.images`` (and so TensorFlow) is imported only when image files are checked, so the
+``syrac.common.images`` (and so TensorFlow) is imported only when image files are checked, so the
 commands that merely read JSON (``python -m syrac prepare``) start quickly.
 """
 
@@ -22,8 +22,8 @@ import json
 import math
 import os
 
-from syrac.errors import SyracError
-from syrac.numbers import parse_number
+from syrac.common.errors import SyracError
+from syrac.common.numbers import parse_number
 
 MAX_LISTED = 5
 
@@ -75,11 +75,13 @@ def _listed(paths):
 def _check_images_exist(path, data_dir, relative_paths):
     """Fail naming the first few image files that are missing or cannot be used as images.
 
-    Only names, first bytes and headers are read (:func:`syrac.images.image_file_problem`):
+    Only names, first bytes and headers are read (:func:`syrac.common.images.image_file_problem`):
     folders, broken links, empty files, unknown formats and decompression bombs are refused
     here, before any work starts.
     """
-    from syrac.images import image_file_problem  # imports TensorFlow: only when images are checked
+    from syrac.common.images import (
+        image_file_problem,  # imports TensorFlow: only when images are checked
+    )
 
     missing, unknown, unusable = [], [], []
     for relative in dict.fromkeys(relative_paths):

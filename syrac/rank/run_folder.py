@@ -19,7 +19,7 @@ import json
 import os
 import socket
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 TIMESTAMP_FORMAT = "%Y-%m-%d-%H-%M-%S"
 UNFINISHED = "running"

@@ -1,18 +1,18 @@
 """Features of a counted image set, from a frozen encoder.
 
-Images go through the same decoding as pre-training (:func:`syrac.images.decode_image`: float32
+Images go through the same decoding as pre-training (:func:`syrac.common.images.decode_image`: float32
 in [0, 1], resized bilinearly to the input shape, aspect not kept) and the same input scaling
-(:class:`syrac.preprocessing.InputScaling`), with no augmentation, in batches of
+(:class:`syrac.rank.input_scaling.InputScaling`), with no augmentation, in batches of
 ``probe_batch_size`` (the authors used 3). This is what the count probe is fitted on.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from syrac.images import undecodable_images_named
-from syrac.pipeline import decoded_images
-from syrac.preprocessing import InputScaling
-from syrac.progress import progress_bar
+from syrac.common.images import undecodable_images_named
+from syrac.common.progress import progress_bar
+from syrac.rank.input_scaling import InputScaling
+from syrac.rank.pipeline import decoded_images
 
 
 def scaled_batches(paths, input_shape, batch_size, preprocessing="resnet_v2"):
@@ -32,7 +32,7 @@ def extract_features(encoder, paths, input_shape, batch_size, preprocessing="res
 
     Args:
         encoder: a callable from scaled ``(B, H, W, 3)`` images to ``(B, D)`` features (see
-            :func:`syrac.encoder_loading.load_encoder`).
+            :func:`syrac.count.encoder_loading.load_encoder`).
         paths: image file paths.
         input_shape: ``[H, W, 3]`` the images are resized to.
         batch_size: images per forward pass (``probe_batch_size``).

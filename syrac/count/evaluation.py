@@ -1,7 +1,7 @@
 """Patch-wise evaluation of a count probe on a benchmark's test images.
 
 Each image is decoded and resized to the input shape, cut into an ``N x N`` grid (see
-:mod:`syrac.patches`), every patch is scaled and encoded, the probe counts it, and the image's
+:mod:`syrac.count.patches`), every patch is scaled and encoded, the probe counts it, and the image's
 count is the sum over its patches. Patches of consecutive images share forward passes of
 ``eval_batch_size`` patches.
 """
@@ -12,11 +12,11 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from syrac.images import undecodable_images_named
-from syrac.pipeline import decoded_images
-from syrac.patches import check_grid, patchify
-from syrac.preprocessing import InputScaling
-from syrac.progress import progress_bar
+from syrac.common.images import undecodable_images_named
+from syrac.common.progress import progress_bar
+from syrac.count.patches import check_grid, patchify
+from syrac.rank.input_scaling import InputScaling
+from syrac.rank.pipeline import decoded_images
 
 
 @dataclasses.dataclass
@@ -60,8 +60,8 @@ def evaluate_patchwise(encoder, probe, items, input_shape, n, batch_size,
 
     Args:
         encoder: scaled ``(B, H, W, 3)`` images -> ``(B, D)`` features.
-        probe: a fitted :class:`syrac.probe.CountProbe`.
-        items: ``[(image_path, true_count), ...]`` (see :func:`syrac.annotations.load_count_set`).
+        probe: a fitted :class:`syrac.count.probe.CountProbe`.
+        items: ``[(image_path, true_count), ...]`` (see :func:`syrac.common.annotations.load_count_set`).
         input_shape: ``[H, W, 3]``: images are resized to it, and so is every patch.
         n: patches per side.
         batch_size: patches per forward pass (``eval_batch_size``).

@@ -7,7 +7,7 @@ import shutil
 
 import keras
 
-from syrac.run_folder import checkpoint_path, read_json, write_json_atomic
+from syrac.rank.run_folder import checkpoint_path, read_json, write_json_atomic
 
 
 class EncoderCheckpoint(keras.callbacks.Callback):

@@ -11,13 +11,13 @@ import os
 
 import yaml
 
-from syrac.errors import SyracError
-from syrac.numbers import as_integer, as_number, load_yaml
+from syrac.common.errors import SyracError
+from syrac.common.numbers import as_integer, as_number, load_yaml
 
 MODEL_NAMES = ("resnet50", "vgg16")
 PREPROCESSING_MODES = ("resnet_v2", "caffe")
 OPTIMIZERS = ("adam",)
-CONTRAST_DRAWS = ("per_call", "per_image")  # the same as syrac.augment.CONTRAST_DRAWS
+CONTRAST_DRAWS = ("per_call", "per_image")  # the same as syrac.rank.augmentation.CONTRAST_DRAWS
 
 
 def _positive_int(value):

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tifffile
 from PIL import Image
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 _MAGIC = (
     (b"\xff\xd8\xff", "jpeg"),

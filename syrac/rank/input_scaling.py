@@ -9,7 +9,7 @@ ImageNet channel means).
 import keras
 import tensorflow as tf
 
-from syrac.config import PREPROCESSING_MODES
+from syrac.common.config import PREPROCESSING_MODES
 
 _CAFFE_BGR_MEANS = (103.939, 116.779, 123.68)
 

@@ -10,8 +10,8 @@ import os
 
 import keras
 
-from syrac.config import MODEL_NAMES
-from syrac.errors import SyracError
+from syrac.common.config import MODEL_NAMES
+from syrac.common.errors import SyracError
 
 _BACKBONES = {
     "resnet50": keras.applications.ResNet50,

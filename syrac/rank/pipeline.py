@@ -8,7 +8,7 @@ had not yet trained on.
 
 import tensorflow as tf
 
-from syrac.images import decode_image
+from syrac.common.images import decode_image
 
 AUTOTUNE = tf.data.AUTOTUNE
 

@@ -45,12 +45,12 @@ import sys
 
 import numpy as np
 
-from syrac.comparison import markdown_table, rank_accuracy, summarise
-from syrac.config import load_params, parse_overrides
-from syrac.errors import SyracError
-from syrac.numbers import integer, number
-from syrac.output_folders import OutputFolder
-from syrac.run_folder import read_json, timestamp, write_json_atomic
+from syrac.demo.comparison import markdown_table, rank_accuracy, summarise
+from syrac.common.config import load_params, parse_overrides
+from syrac.common.errors import SyracError
+from syrac.common.numbers import integer, number
+from syrac.common.output_folders import OutputFolder
+from syrac.rank.run_folder import read_json, timestamp, write_json_atomic
 from syrac.toy_world.world import (
     BENCH,
     NOISY,
@@ -59,7 +59,7 @@ from syrac.toy_world.world import (
     load_or_generate_world,
 )
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_DIR = os.path.join(REPO, "config")
 TRAINING_EXPERIMENT = "training/baseline"
 COUNT_EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
@@ -167,7 +167,7 @@ def last_checkpoint(run_dir):
 
 def save_untrained_encoder(params, seed, path):
     """Save the encoder the pre-training with this seed started from (see initial_encoder)."""
-    from syrac.training import initial_encoder
+    from syrac.rank.training import initial_encoder
 
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -191,9 +191,9 @@ def count(data_dir, encoder_path, params_name, overrides, n, seed):
 
 def held_out_rank_accuracy(encoder_path, probe_folder, pairs):
     """How often the probe counts a held-out source above its target."""
-    from syrac.encoder_loading import load_encoder
-    from syrac.features import extract_features
-    from syrac.probe import CountProbe
+    from syrac.count.encoder_loading import load_encoder
+    from syrac.count.features import extract_features
+    from syrac.count.probe import CountProbe
 
     probe = CountProbe.load(probe_folder)
     encoder = load_encoder(encoder_path)
@@ -206,8 +206,8 @@ def held_out_rank_accuracy(encoder_path, probe_folder, pairs):
 
 def mean_predictor(data_dir):
     """Metrics of predicting the mean noisy label for every benchmark image."""
-    from syrac.annotations import load_count_set
-    from syrac.metrics import count_metrics
+    from syrac.common.annotations import load_count_set
+    from syrac.count.metrics import count_metrics
 
     labels = [label for _, label in load_count_set(data_dir, NOISY)]
     truth = np.asarray([c for _, c in load_count_set(data_dir, BENCH, split="test")])
@@ -223,7 +223,7 @@ def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagen
     The untrained encoders are kept under ``encoders/<digest>/``, so a demo with other settings
     in the same folder never picks up an encoder of another shape or initialisation.
     """
-    from syrac.annotations import load_ranking_set
+    from syrac.common.annotations import load_ranking_set
 
     if imagenet:
         overrides = [*overrides, f"weights={imagenet}"]
@@ -285,7 +285,7 @@ def run(args):
     print(f"SYRAC demo ({preset}): parameters {params_file}, output {demo_dir}")
     import tensorflow as tf  # only now: bad options are reported without loading TensorFlow
 
-    from syrac.figures import encoder_comparison
+    from syrac.count.figures import encoder_comparison
     from syrac.toy_world.sample_sheet import sample_sheet
 
     tf.get_logger().setLevel("ERROR")  # each encoder is loaded anew: retracing is expected

@@ -20,8 +20,8 @@ import os
 import numpy as np
 from scipy.optimize import nnls
 
-from syrac.errors import SyracError
-from syrac.metrics import r2_score
+from syrac.common.errors import SyracError
+from syrac.count.metrics import r2_score
 
 WEIGHTS_FILE = "weights.npy"
 DESCRIPTION_FILE = "probe.json"

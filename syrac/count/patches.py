@@ -11,7 +11,7 @@ import numbers
 
 import tensorflow as tf
 
-from syrac.errors import SyracError
+from syrac.common.errors import SyracError
 
 
 def check_grid(n, height, width):
