@@ -272,7 +272,7 @@ def test_missing_options_are_named(count_data, runs, changes, message):
 
 
 def test_encoder_settings_precedence():
-    from experiments.finetuning.unsupervised.noisy_synth_regress import (
+    from syrac.count.step import (
         resolve_encoder_settings,
     )
 

@@ -158,5 +158,5 @@ def test_load_refuses_negative_weights(tmp_path, exact_problem):
 def test_load_refuses_malformed_description(tmp_path, exact_problem):
     folder = _saved(tmp_path, exact_problem)
     (tmp_path / "probe" / "probe.json").write_text("{ not json")
-    with pytest.raises(SyracError, match="probe.json: not readable JSON"):
+    with pytest.raises(SyracError, match="probe.json: malformed JSON at line 1"):
         CountProbe.load(folder)

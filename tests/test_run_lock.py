@@ -20,7 +20,7 @@ from syrac.rank.run_folder import (
     create_run_dir,
     write_status,
 )
-from syrac.registry import resolve_experiment
+from syrac.rank.pretraining import prepare_run
 from tests.conftest import REPO, training_command
 
 
@@ -43,8 +43,7 @@ def _interrupted_run(tmp_path):
     make_ranking_set(str(data), "rank", train_pairs=4, val_pairs=2)
     argv = training_command(data, tmp_path / "runs", "x", "--set", "epochs=1")
     args = training_parser().parse_args(argv)
-    experiment = resolve_experiment("training/baseline", prefix="training/")
-    lock, recorded, params, _ = experiment.prepare_run(args)
+    lock, recorded, params, _ = prepare_run(args)
     write_status(lock.run_dir, UNFINISHED)
     return lock, argv, recorded, params
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from syrac.common.annotations import load_count_set, load_json, load_ranking_set
+from syrac.common.annotations import load_count_set, load_ranking_set
+from syrac.common.files import read_json
 from syrac.common.errors import SyracError
 from syrac.toy_world.noise_model import (
     ERROR_CURVE,
@@ -55,14 +56,14 @@ def test_the_same_seed_writes_the_same_world_byte_for_byte(world, tmp_path):
         match, mismatch, errors = filecmp.cmpfiles(
             os.path.join(first, "images"), os.path.join(second, "images"), names, shallow=False)
         assert mismatch == [] and errors == []
-        assert load_json(os.path.join(first, "annotations.json")) == load_json(
+        assert read_json(os.path.join(first, "annotations.json")) == read_json(
             os.path.join(second, "annotations.json"))
 
 
 def test_another_seed_draws_another_world(world, tmp_path):
     other = generate_world(str(tmp_path), dataclasses.replace(TINY, seed=4), verbose=False)
-    first = load_json(os.path.join(world, BENCH, "annotations.json"))["test"]
-    second = load_json(os.path.join(other, BENCH, "annotations.json"))["test"]
+    first = read_json(os.path.join(world, BENCH, "annotations.json"))["test"]
+    second = read_json(os.path.join(other, BENCH, "annotations.json"))["test"]
     assert [e["count"] for e in first] != [e["count"] for e in second]
 
 
@@ -79,14 +80,14 @@ def test_the_datasets_pass_the_projects_own_validation(world):
 
 
 def test_benchmark_counts_are_exact_when_counted_back_from_the_masks(world):
-    entries = load_json(os.path.join(world, BENCH, "annotations.json"))["test"]
+    entries = read_json(os.path.join(world, BENCH, "annotations.json"))["test"]
     counts = [entry["count"] for entry in entries]
     assert counts == [_mask_count(world, entry["mask"]) for entry in entries]
     assert max(counts) > 10  # the test is not vacuous: real crowds are counted
 
 
 def test_every_target_has_fewer_people_than_its_source(world):
-    document = load_json(os.path.join(world, RANK, "annotations.json"))
+    document = read_json(os.path.join(world, RANK, "annotations.json"))
     pairs = document["train"] + document["val"]
     for pair in pairs:
         info = pair["info"]
@@ -147,7 +148,7 @@ def test_written_noisy_set_follows_the_noise_model(tmp_path):
     config = dataclasses.replace(TINY, rank_scenes=1, bench_images=1, noisy_counts=(40,),
                                  noisy_per_count=300, height=24, width=32)
     data_dir = generate_world(str(tmp_path), config, verbose=False)
-    entries = load_json(os.path.join(data_dir, NOISY, "annotations.json"))
+    entries = read_json(os.path.join(data_dir, NOISY, "annotations.json"))
     assert {entry["count"] for entry in entries} == {40}
     placed = np.array([entry["placed"] for entry in entries])
     assert np.mean(np.abs(placed / 40 - 1)) == pytest.approx(0.60, abs=0.08)

@@ -18,103 +18,11 @@ held-out pairs (removing people is an easy signal); the counting number comes fr
 (``finetuning/unsupervised/noisy_synth_regress``), not from this step.
 """
 
-import os
-import random
-
-from syrac.common.annotations import load_ranking_set
-from syrac.common.config import load_params, parse_overrides, validate
-from syrac.common.errors import SyracError
-from syrac.rank.run_folder import (
-    check_resumable,
-    claim_interrupted_run,
-    claim_run_to_resume,
-    create_run_dir,
-    read_json,
-    run_root,
-    write_new_json,
-)
+from syrac.rank.pretraining import run_pretraining
 
 DEFAULT_PARAMS = "baseline"
-REQUIRED = ("dataset", "data_dir", "experiment_name")
-
-
-def _require(args):
-    missing = [f"--{name}" for name in REQUIRED if not getattr(args, name)]
-    if missing:
-        raise SyracError(f"missing required option(s): {', '.join(missing)}")
-    if args.index < 0:
-        raise SyracError(f"--index must be >= 0. Received: {args.index}")
-    if args.patience < 0:
-        raise SyracError(f"--patience must be >= 0. Received: {args.patience}")
-
-
-def _recorded_args(args):
-    recorded = dict(vars(args))
-    recorded["seed_given"] = args.seed is not None
-    if args.seed is None:
-        recorded["seed"] = random.SystemRandom().randrange(2**31)
-    return recorded
-
-
-def prepare_run(args):
-    """Validate everything, then pick (resume) or create the run folder and lock it.
-
-    Returns:
-        (lock, recorded args, params, splits): ``lock.run_dir`` is the run folder, held by this
-        process until ``lock.release()``.
-    """
-    if args.resume:
-        recorded, params = check_resumable(args.resume)
-        params = validate(params, source=os.path.join(args.resume, "hyperparams.json"))
-        splits = load_ranking_set(
-            recorded["data_dir"], recorded["dataset"], recorded.get("filter_classes", [])
-        )
-        return claim_run_to_resume(args.resume), recorded, params, splits
-
-    _require(args)
-    params, params_path = load_params(
-        args.params_dir, args.params or DEFAULT_PARAMS, parse_overrides(args.set)
-    )
-    splits = load_ranking_set(args.data_dir, args.dataset, args.filter_classes)
-    recorded = _recorded_args(args)
-    recorded["params_file"] = params_path
-    root = run_root(args.experiment_dir, args.experiment_name, args.dataset, args.index)
-    interrupted = None if args.new_run else claim_interrupted_run(root, recorded, params)
-    if interrupted:
-        previous = read_json(os.path.join(interrupted.run_dir, "args.json"))
-        return interrupted, previous, params, splits
-    lock = create_run_dir(root)
-    write_new_json(os.path.join(lock.run_dir, "hyperparams.json"), params)
-    write_new_json(os.path.join(lock.run_dir, "args.json"), recorded)
-    return lock, recorded, params, splits
 
 
 def run(args):
-    """Pre-train (or resume) one run and print where it went and how it ended."""
-    lock, recorded, params, splits = prepare_run(args)
-    with lock:
-        return _train(lock.run_dir, recorded, params, splits, args)
-
-
-def _train(run_dir, recorded, params, splits, args):
-    import keras
-
-    from syrac.rank.training import pretrain
-
-    print(f"Run folder: {run_dir}")
-    print(
-        f"{len(splits['train'])} training and {len(splits['val'])} validation pairs; "
-        f"seed {recorded['seed']}"
-    )
-    keras.utils.set_random_seed(recorded["seed"])  # Python, NumPy and TensorFlow
-    status = pretrain(
-        splits,
-        params,
-        run_dir,
-        seed=recorded["seed"],
-        patience=recorded["patience"],
-        strategy_name=args.strategy,
-        run_eagerly=args.run_eagerly,
-    )
-    print(f"Run {status['state']} after {status['optimizer_steps']} steps: {run_dir}")
-    return run_dir
+    """Pre-train (or resume) one run with ``config/baseline.yaml``; return its folder."""
+    return run_pretraining(args, DEFAULT_PARAMS)

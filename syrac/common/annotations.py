@@ -23,6 +23,7 @@ import math
 import os
 
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json
 from syrac.common.numbers import parse_number
 
 MAX_LISTED = 5
@@ -43,27 +44,6 @@ def resolve_image_path(data_dir, relative):
     if os.path.isabs(relative) and os.path.exists(relative):
         return relative
     return os.path.join(data_dir, relative.lstrip("/\\"))
-
-
-def load_json(path):
-    """Read a JSON file, turning every failure into a message naming the file."""
-    if os.path.isdir(path):
-        raise SyracError(f"{path}: is a folder, not a file")
-    if not os.path.isfile(path):
-        raise SyracError(f"{path}: no such file")
-    try:
-        with open(path, "rb") as handle:
-            # From bytes, json detects UTF-8 (with or without a BOM), UTF-16 and UTF-32.
-            return json.loads(handle.read())
-    except json.JSONDecodeError as error:
-        raise SyracError(
-            f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: "
-            f"{error.msg}"
-        ) from None
-    except UnicodeDecodeError:
-        raise SyracError(f"{path}: not a UTF-8, UTF-16 or UTF-32 text file") from None
-    except OSError as error:
-        raise SyracError(f"{path}: cannot read: {error.strerror}") from None
 
 
 def _listed(paths):
@@ -129,7 +109,7 @@ def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val
         ``{split: [(source_path, target_path), ...]}`` with full image paths.
     """
     path = annotations_path(data_dir, dataset)
-    document = load_json(path)
+    document = read_json(path)
     if not isinstance(document, dict):
         raise SyracError(
             f"{path}: a ranking set must be an object with "
@@ -220,7 +200,7 @@ def load_count_set(data_dir, dataset, split=None, allow_missing_counts=False):
         count-less item when ``allow_missing_counts``).
     """
     path = annotations_path(data_dir, dataset)
-    document = load_json(path)
+    document = read_json(path)
     if isinstance(document, list):
         if split not in (None, "train"):
             raise SyracError(
@@ -269,7 +249,7 @@ def split_note(data_dir, dataset, split):
     The note (``meta.splits.<split>.note`` in ``annotations.json``) says why a split cannot be
     used as asked, e.g. that NWPU-Crowd's test labels are not public.
     """
-    document = load_json(annotations_path(data_dir, dataset))
+    document = read_json(annotations_path(data_dir, dataset))
     meta = document.get("meta") if isinstance(document, dict) else None
     splits = meta.get("splits") if isinstance(meta, dict) else None
     about = splits.get(split) if isinstance(splits, dict) else None

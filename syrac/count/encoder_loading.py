@@ -26,7 +26,7 @@ import tensorflow as tf
 # Imported for its side effect: registering the project's serializable layers, in case a
 # checkpoint holds one of them.
 import syrac.rank.input_scaling  # noqa: F401
-from syrac.common.annotations import load_json
+from syrac.common.files import read_json
 from syrac.common.config import SCHEMA
 from syrac.common.errors import SyracError
 
@@ -282,7 +282,7 @@ def load_hyperparams(checkpoint_path):
     path = find_hyperparams(checkpoint_path)
     if path is None:
         return {}, None
-    document = load_json(path)
+    document = read_json(path)
     if not isinstance(document, dict):
         raise SyracError(
             f"{path}: expected an object of hyper-parameters, got {type(document).__name__}"

@@ -13,7 +13,6 @@ A probe is saved as two files in a folder, read back without pickle:
   sample count, residual statistics, encoder, training set, settings).
 """
 
-import json
 import math
 import os
 
@@ -21,6 +20,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json, write_json_atomic
 from syrac.count.metrics import r2_score
 
 WEIGHTS_FILE = "weights.npy"
@@ -130,9 +130,8 @@ class CountProbe:
             raise ValueError("cannot save a CountProbe that is not fitted")
         os.makedirs(folder, exist_ok=True)
         np.save(os.path.join(folder, WEIGHTS_FILE), self.weights, allow_pickle=False)
-        with open(os.path.join(folder, DESCRIPTION_FILE), "w", encoding="utf-8") as handle:
-            json.dump(self.description, handle, indent=1, allow_nan=False)
-            handle.write("\n")
+        write_json_atomic(os.path.join(folder, DESCRIPTION_FILE), self.description,
+                          indent=1, sort_keys=False, allow_nan=False)
         return folder
 
     @classmethod
@@ -148,11 +147,7 @@ class CountProbe:
             weights = np.load(weights_path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
             raise SyracError(f"{weights_path}: not a readable .npy array: {error}") from None
-        try:
-            with open(description_path, encoding="utf-8") as handle:
-                description = json.load(handle)
-        except (ValueError, OSError) as error:
-            raise SyracError(f"{description_path}: not readable JSON: {error}") from None
+        description = read_json(description_path)
         if not isinstance(description, dict):
             raise SyracError(
                 f"{description_path}: expected an object, got {type(description).__name__}"

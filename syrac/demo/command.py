@@ -9,12 +9,12 @@ Command::
 What it does, for each seed:
 
 1. draws the toy world (:mod:`syrac.toy_world`) into ``--cache`` unless it is there already;
-2. pre-trains the ranking encoder on the world's people-removed pairs through the code path of
-   ``train_wrapper.py --experiment training/baseline`` (parameters ``config/demo.yaml``, or
-   ``config/demo_quick.yaml`` with ``--quick``);
+2. pre-trains the ranking encoder on the world's people-removed pairs with the library function
+   ``train_wrapper.py --experiment training/baseline`` runs (:mod:`syrac.rank.pretraining`;
+   parameters ``config/demo.yaml``, or ``config/demo_quick.yaml`` with ``--quick``);
 3. for each encoder to compare, fits the count probe on the noisy synthetic images and evaluates
-   it on the benchmark through the code path of ``finetune_wrapper.py --experiment
-   finetuning/unsupervised/noisy_synth_regress`` (its figures go where that experiment puts them);
+   it on the benchmark with the Count step ``finetune_wrapper.py`` runs (:mod:`syrac.count.step`;
+   its figures go where that step puts them);
 4. scores every predictor's ranking of the held-out pairs with its count (rank accuracy).
 
 The encoders: the ranking-pre-trained one; the same network untrained (exactly the weights the
@@ -45,12 +45,12 @@ import sys
 
 import numpy as np
 
-from syrac.demo.comparison import markdown_table, rank_accuracy, summarise
 from syrac.common.config import load_params, parse_overrides
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json, timestamp, write_json_atomic
 from syrac.common.numbers import integer, number
 from syrac.common.output_folders import OutputFolder
-from syrac.rank.run_folder import read_json, timestamp, write_json_atomic
+from syrac.demo.comparison import markdown_table, rank_accuracy, summarise
 from syrac.toy_world.world import (
     BENCH,
     NOISY,
@@ -62,7 +62,6 @@ from syrac.toy_world.world import (
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_DIR = os.path.join(REPO, "config")
 TRAINING_EXPERIMENT = "training/baseline"
-COUNT_EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
 KERAS_IMAGENET_FILE = os.path.join(
     "~", ".keras", "models", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 )
@@ -134,26 +133,16 @@ def imagenet_weights(args):
     return cached if os.path.isfile(cached) else None
 
 
-def _experiment(name, prefix):
-    if REPO not in sys.path:  # the experiments package sits beside syrac/
-        sys.path.insert(0, REPO)
-    from syrac.registry import resolve_experiment
-
-    return resolve_experiment(name, prefix=prefix)
-
-
 def pretrain(data_dir, demo_dir, params_name, overrides, seed):
-    """Ranking pre-training through ``train_wrapper.py``'s code path; return the run folder."""
-    from syrac.cli import training_parser
+    """The Rank step, as ``train_wrapper.py --experiment training/baseline`` runs it."""
+    from syrac.rank.pretraining import pretraining_options, run_pretraining
 
-    argv = ["--experiment", TRAINING_EXPERIMENT, "--params_dir", CONFIG_DIR,
-            "--params", params_name, "--dataset", RANK, "--data_dir", data_dir,
-            "--experiment_dir", os.path.join(demo_dir, "runs"), "--experiment_name", "toy",
-            "--index", str(seed), "--seed", str(seed)]
-    if overrides:
-        argv += ["--set", *overrides]
-    args = training_parser().parse_args(argv)
-    return _experiment(TRAINING_EXPERIMENT, "training/").run(args)
+    options = pretraining_options(
+        experiment=TRAINING_EXPERIMENT, params_dir=CONFIG_DIR, params=params_name,
+        dataset=RANK, data_dir=data_dir, experiment_dir=os.path.join(demo_dir, "runs"),
+        experiment_name="toy", index=seed, seed=seed, set=list(overrides),
+    )
+    return run_pretraining(options)
 
 
 def last_checkpoint(run_dir):
@@ -176,26 +165,24 @@ def save_untrained_encoder(params, seed, path):
 
 
 def count(data_dir, encoder_path, params_name, overrides, n, seed):
-    """Probe fit + evaluation through ``finetune_wrapper.py``'s code path; return its outputs."""
-    from syrac.cli import finetune_parser
+    """The Count step (probe fit, then evaluation on the benchmark); return its outcome."""
+    from syrac.count.step import CountRequest, run_count_step
 
-    argv = ["--experiment", COUNT_EXPERIMENT, "--data_dir", data_dir, "--train_data", NOISY,
-            "--test_data", BENCH, "--N", str(n), "--experiment_path", "",
-            "--model_path", os.path.abspath(encoder_path), "--params_dir", CONFIG_DIR,
-            "--params", params_name, "--seed", str(seed)]
-    if overrides:
-        argv += ["--set", *overrides]
-    args = finetune_parser().parse_args(argv)
-    return _experiment(COUNT_EXPERIMENT, "finetuning/").run(args)
+    parsed = parse_overrides(overrides)
+    params, params_file = load_params(CONFIG_DIR, params_name, parsed)
+    return run_count_step(CountRequest(
+        checkpoint=os.path.abspath(encoder_path), data_dir=data_dir, params=params,
+        params_file=params_file, train_data=NOISY, test_data=BENCH, N=n,
+        overrides=parsed, seed=seed,
+        recorded_args={"command": "python -m syrac demo", "params": params_name},
+    ))
 
 
-def held_out_rank_accuracy(encoder_path, probe_folder, pairs):
+def held_out_rank_accuracy(encoder_path, probe, pairs):
     """How often the probe counts a held-out source above its target."""
     from syrac.count.encoder_loading import load_encoder
     from syrac.count.features import extract_features
-    from syrac.count.probe import CountProbe
 
-    probe = CountProbe.load(probe_folder)
     encoder = load_encoder(encoder_path)
     paths = sorted({path for pair in pairs for path in pair})
     features = extract_features(encoder, paths, probe.description["input_shape"], 32,
@@ -240,14 +227,12 @@ def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagen
     rows = {}
     for row, path in encoders.items():
         print(f"\n== seed {seed}: {ROW_LABELS[row]} ({path})")
-        outputs = count(data_dir, path, params_name, overrides, n, seed)
-        results = read_json(outputs["results_path"])
+        outcome = count(data_dir, path, params_name, overrides, n, seed)
         rows[row] = {
-            "mae": outputs["metrics"]["mae"], "rmse": outputs["metrics"]["rmse"],
-            "rank_accuracy": held_out_rank_accuracy(
-                path, os.path.join(outputs["folder"], "probe"), held_out),
-            "encoder": path, "results": outputs["results_path"],
-            "predictions": results["predictions"], "counts": results["counts"],
+            "mae": outcome.metrics["mae"], "rmse": outcome.metrics["rmse"],
+            "rank_accuracy": held_out_rank_accuracy(path, outcome.probe, held_out),
+            "encoder": path, "results": outcome.results_path,
+            "predictions": outcome.predictions, "counts": outcome.counts,
         }
     rows["mean"] = mean_predictor(data_dir)
     return {"seed": seed, "run_dir": run_dir, "rows": rows}
@@ -301,7 +286,7 @@ def run(args):
     per_seed = []
     for seed in args.seeds:
         record_path = os.path.join(demo_dir, f"seed_{seed}.{digest}.json")
-        record = None if args.fresh else read_json(record_path)
+        record = None if args.fresh else read_json(record_path, default=None)
         if record is not None:
             print(f"Seed {seed}: reusing the finished run recorded in {record_path}")
         else:

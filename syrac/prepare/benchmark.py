@@ -32,7 +32,7 @@ from syrac.prepare.outside import outside_mask, outside_report
 from syrac.prepare.splits import carve_validation, read_name_list
 from syrac.prepare.summary import summary
 from syrac.prepare.writer import check_destination, staged_dataset
-from syrac.rank.run_folder import timestamp
+from syrac.common.files import timestamp
 
 COPY_FOLDER = "images"
 POINT_DECIMALS = 2

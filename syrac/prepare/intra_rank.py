@@ -35,7 +35,7 @@ from syrac.common.errors import SyracError
 from syrac.prepare.folders import IMAGE_SUFFIXES, natural_key
 from syrac.prepare.summary import format_table
 from syrac.prepare.writer import check_destination, staged_dataset
-from syrac.rank.run_folder import timestamp
+from syrac.common.files import timestamp
 
 PAIR_TYPE = "intra_image_crop"
 CROPS_FOLDER = "crops"

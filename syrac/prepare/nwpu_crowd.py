@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from syrac.common.annotations import load_json
+from syrac.common.files import read_json
 from syrac.common.errors import SyracError
 from syrac.prepare.folders import (
     IMAGE_SUFFIXES,
@@ -54,7 +54,7 @@ def read_ids(path):
 
 def read_json_points(path):
     """``(points, human_num)`` of a ``jsons/XXXX.json`` file."""
-    document = load_json(path)
+    document = read_json(path)
     if not isinstance(document, dict) or "points" not in document:
         raise SyracError(f"{path}: expected an object with 'points' and 'human_num'")
     try:

@@ -22,7 +22,8 @@ import os
 import shutil
 import tempfile
 
-from syrac.common.annotations import annotations_path, load_json
+from syrac.common.annotations import annotations_path
+from syrac.common.files import read_json
 from syrac.common.errors import SyracError
 
 ANNOTATIONS = "annotations.json"
@@ -49,7 +50,7 @@ def owned_folders(data_dir, name):
     if not os.path.isfile(path):
         return []
     try:
-        document = load_json(path)
+        document = read_json(path)
     except SyracError:
         return []
     meta = document.get("meta") if isinstance(document, dict) else None

@@ -7,7 +7,8 @@ import shutil
 
 import keras
 
-from syrac.rank.run_folder import checkpoint_path, read_json, write_json_atomic
+from syrac.common.files import read_json, write_json_atomic
+from syrac.rank.run_folder import checkpoint_path
 
 
 class EncoderCheckpoint(keras.callbacks.Callback):

@@ -13,47 +13,16 @@ folder whose lock is held and starts a new run; ``--resume`` of a held folder is
 operating system drops the lock of a killed process, so a stale ``.lock`` never blocks.
 """
 
-import datetime
 import fcntl
-import json
 import os
 import socket
 
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json, timestamp, write_json_atomic
 
-TIMESTAMP_FORMAT = "%Y-%m-%d-%H-%M-%S"
 UNFINISHED = "running"
 # Arguments that do not change what a run computes; ignored when matching a run to resume.
 _NOT_IDENTITY = {"resume", "new_run", "seed", "seed_given", "run_eagerly"}
-
-
-def timestamp():
-    return datetime.datetime.now().strftime(TIMESTAMP_FORMAT)
-
-
-def write_json_atomic(path, document):
-    """Write ``document`` as JSON to ``path`` through a temporary file and a rename."""
-    temporary = f"{path}.{os.getpid()}.tmp"  # two processes never share a temporary file
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, sort_keys=True)
-    os.replace(temporary, path)
-
-
-def write_new_json(path, document):
-    """Write a JSON file that must not exist yet (records are never overwritten)."""
-    if os.path.exists(path):
-        raise SyracError(f"{path} already exists; refusing to overwrite it")
-    write_json_atomic(path, document)
-
-
-def read_json(path, default=None):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return default
-    except (OSError, json.JSONDecodeError) as error:
-        raise SyracError(f"{path}: unreadable run record ({error})") from None
 
 
 def run_root(experiment_dir, experiment_name, dataset, index):

@@ -14,7 +14,7 @@ import os
 import time
 
 from syrac.common.progress import progress_bar
-from syrac.rank.run_folder import timestamp
+from syrac.common.files import timestamp
 from syrac.synth.image_io import write_image
 from syrac.synth.items import batches
 from syrac.synth.manifest import append_record, finished, read_records

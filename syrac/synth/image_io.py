@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from syrac.common.errors import SyracError
+from syrac.common.files import write_atomic
 from syrac.common.images import decode_image, image_file_problem, sniff_format
 from syrac.synth.sizing import binarize_mask, resize_mask
 
@@ -107,17 +108,7 @@ def write_image(path, image, quality=95):
         encoded = tf.io.encode_png(image).numpy()
     else:
         encoded = tf.io.encode_jpeg(image, quality=quality).numpy()
-    write_bytes(path, encoded)
-
-
-def write_bytes(path, data):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_atomic(path, encoded, durable=True)
 
 
 def inside(path, folder):

@@ -26,12 +26,10 @@ import numpy as np
 from syrac.common.annotations import (
     annotations_path,
     load_count_set,
-    load_json,
     load_ranking_set,
 )
 from syrac.common.errors import SyracError
-from syrac.rank.run_folder import write_json_atomic
-from syrac.synth.image_io import write_bytes
+from syrac.common.files import json_bytes, read_json, write_atomic, write_json_atomic
 from syrac.synth.manifest import finished, read_records
 
 JOB_FILE = "job.json"
@@ -81,7 +79,7 @@ def check_existing(folder, document):
                 f"but no {JOB_FILE}); choose another --out"
             )
         return False
-    check_same_job(path, load_json(path), document)
+    check_same_job(path, read_json(path), document)
     return True
 
 
@@ -91,22 +89,15 @@ def start_job(folder, document):
     path = os.path.join(folder, JOB_FILE)
     if not os.path.exists(path):
         _create_once(path, document)
-    check_same_job(path, load_json(path), document)
+    check_same_job(path, read_json(path), document)
 
 
 def _create_once(path, document):
     """Create ``path`` unless it exists; of shards starting together, exactly one creates it."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    write_bytes(temporary, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8"))
     try:
-        os.link(temporary, path)  # an atomic "create if absent"
+        write_atomic(path, json_bytes(document, indent=1), exclusive=True)
     except FileExistsError:
         pass
-    except OSError:  # a file system without hard links
-        if not os.path.exists(path):
-            os.replace(temporary, path)
-    if os.path.exists(temporary):
-        os.remove(temporary)
 
 
 def check_same_job(path, recorded, document):
@@ -132,7 +123,7 @@ def read_job(folder):
     path = os.path.join(folder, JOB_FILE)
     if not os.path.isfile(path):
         raise SyracError(f"{folder}: no {JOB_FILE}; not a synthesis job folder")
-    return load_json(path)
+    return read_json(path)
 
 
 def ranking_document(job, records):

@@ -10,10 +10,10 @@ The model is built at the job's image size (``image_shape`` of the backbone), in
 dtype: ``auto`` is float16 when a GPU is visible and float32 on a CPU (where float16 is slow).
 """
 
-import json
 import os
 
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json
 from syrac.synth.diffusion import DiffusionModel
 
 DEFAULT_PRESET = "stable_diffusion_3_medium"
@@ -61,11 +61,7 @@ def check_preset(preset):
                 f"--preset {preset}: not a keras-hub preset folder (no config.json); "
                 + fetch_instructions(preset)
             )
-        try:
-            with open(config_path, encoding="utf-8") as handle:
-                config = json.load(handle)
-        except (OSError, ValueError) as error:
-            raise SyracError(f"{config_path}: unreadable ({error})") from None
+        config = read_json(config_path)
         kind = str(config.get("registered_name") or config.get("class_name") or "?")
         if BACKBONE_CLASS not in kind:
             raise SyracError(

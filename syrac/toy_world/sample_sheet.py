@@ -12,7 +12,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from syrac.common.annotations import annotations_path, load_json, resolve_image_path
+from syrac.common.annotations import annotations_path, resolve_image_path
+from syrac.common.files import read_json
 from syrac.toy_world.world import BENCH, NOISY, RANK
 
 
@@ -29,11 +30,11 @@ def _spread(entries, count, key):
 
 def sample_sheet(data_dir, path, columns=6):
     """Draw the sheet of the world in ``data_dir`` to a new PNG at ``path``; return ``path``."""
-    pairs = _spread(load_json(annotations_path(data_dir, RANK))["train"], columns // 2,
+    pairs = _spread(read_json(annotations_path(data_dir, RANK))["train"], columns // 2,
                     key=lambda pair: pair["info"]["source_count"])
-    noisy = _spread(load_json(annotations_path(data_dir, NOISY)), columns,
+    noisy = _spread(read_json(annotations_path(data_dir, NOISY)), columns,
                     key=lambda entry: entry["count"])
-    bench = _spread(load_json(annotations_path(data_dir, BENCH))["test"], columns,
+    bench = _spread(read_json(annotations_path(data_dir, BENCH))["test"], columns,
                     key=lambda entry: entry["count"])
     panels = []
     for pair in pairs:

@@ -35,7 +35,7 @@ from PIL import Image
 
 from syrac.common.errors import SyracError
 from syrac.common.progress import progress_bar
-from syrac.rank.run_folder import read_json, write_json_atomic
+from syrac.common.files import read_json, write_json_atomic
 from syrac.toy_world.noise_model import ERROR_CURVE, CountNoise
 from syrac.toy_world.scenes import make_scene, render
 from syrac.toy_world.styles import STYLES
@@ -251,7 +251,7 @@ def load_or_generate_world(cache_dir, config, verbose=True):
     """
     config.check()
     folder = os.path.join(cache_dir, config.digest())
-    recorded = read_json(os.path.join(folder, WORLD_FILE))
+    recorded = read_json(os.path.join(folder, WORLD_FILE), default=None)
     if recorded is not None:
         if recorded.get("config") != config.to_json():
             raise SyracError(f"{folder}: holds a toy world of another configuration; "
