@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from syrac.common.config import defaults, load_params, parse_overrides, validate
+from syrac.common.config import PAPER_KEYS, defaults, load_params, parse_overrides, validate
 from syrac.common.errors import SyracError
 
 PAPER = {
@@ -49,8 +49,8 @@ def test_unknown_key_is_refused_by_name(tmp_path):
     ("learning_rate", True), ("num_layers", -1), ("preprocessing", "v3"),
 ])
 def test_ill_typed_values_are_refused_by_name(key, value):
-    with pytest.raises(SyracError, match=key):
-        validate({key: value})
+    with pytest.raises(SyracError, match=f"'{key}' must be"):
+        validate({key: value}, complete=False)
 
 
 def test_overrides_apply_and_are_checked():
@@ -76,5 +76,12 @@ def test_missing_malformed_and_ambiguous_files(tmp_path):
         load_params(str(tmp_path), "two")
 
 
-def test_defaults_are_valid():
-    assert validate(defaults()) == defaults()
+def test_the_papers_keys_are_written_once_and_required():
+    paper, _ = load_params("config", "baseline")
+    assert set(PAPER_KEYS).isdisjoint(defaults())  # no default for the paper's keys
+    assert set(PAPER_KEYS) | set(defaults()) == set(paper)
+    given = {key: paper[key] for key in PAPER_KEYS}
+    assert validate(given) == paper
+    del given["learning_rate"]
+    with pytest.raises(SyracError, match=r"missing hyper-parameter\(s\) \['learning_rate'\]"):
+        validate(given, source="mine.yaml")

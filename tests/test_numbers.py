@@ -1,6 +1,7 @@
 """Numbers as people type them, in --set, in parameter files and in command-line options."""
 
 import argparse
+import json
 
 import pytest
 
@@ -61,7 +62,9 @@ def test_parameter_files_take_numbers_as_typed(tmp_path):
     text = text.replace("learning_rate: 1.0e-04", "learning_rate: 1E-4")
     text = text.replace("shuffle_buffer: 64", "shuffle_buffer: 1_024")
     (tmp_path / "typed.yaml").write_text(text)
-    (tmp_path / "quoted.params.json").write_text('{"learning_rate": "5e-5", "epochs": 3.0}')
+    authors, _ = load_params(str(REPO / "config"), "baseline")
+    authors.update({"learning_rate": "5e-5", "epochs": 3.0})  # as a hand-edited JSON file may
+    (tmp_path / "quoted.params.json").write_text(json.dumps(authors))
     params, _ = load_params(str(tmp_path), "typed")
     assert params["learning_rate"] == 1e-4 and params["shuffle_buffer"] == 1024
     params, _ = load_params(str(tmp_path), "quoted")

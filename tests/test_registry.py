@@ -10,7 +10,7 @@ from syrac.registry import known_experiments, resolve_experiment
 def test_the_seed_experiments_exist():
     names = known_experiments()
     assert "training/baseline" in names
-    assert "training/demo" in names
+    assert "training/smoke" in names
 
 
 @pytest.mark.parametrize("name", known_experiments())

@@ -3,6 +3,10 @@
 A parameter set is found by name in a ``--params_dir``: ``<name>.yaml`` (ours) or
 ``<name>.params.json`` (the authors' format, same keys). Every key is checked against
 :data:`SCHEMA`; unknown keys and values of the wrong type are refused by name.
+
+The paper's hyper-parameters are written once, in ``config/baseline.yaml``: every parameter set
+must give them (:data:`PAPER_KEYS`). The settings this reproduction adds (preprocessing mode,
+batch sizes of the probe and the evaluation, backup cadence, ...) have their defaults here.
 """
 
 import json
@@ -78,32 +82,34 @@ def _string(value):
     return isinstance(value, str) and value != ""
 
 
+PAPER = object()  # the default of a key every parameter set must give (the paper's values)
+
 # key -> (check, description used in error messages, default)
 SCHEMA = {
     "input_shape": (
         _input_shape,
         "[height, width, 3] with height and width >= 32 (ResNet50's minimum)",
-        [640, 853, 3],
+        PAPER,
     ),
-    "batch_size": (_positive_int, "a positive integer (pairs per batch)", 3),
-    "epochs": (_positive_int, "a positive integer", 15),
-    "model_name": (_one_of(MODEL_NAMES), f"one of {list(MODEL_NAMES)}", "resnet50"),
+    "batch_size": (_positive_int, "a positive integer (pairs per batch)", PAPER),
+    "epochs": (_positive_int, "a positive integer", PAPER),
+    "model_name": (_one_of(MODEL_NAMES), f"one of {list(MODEL_NAMES)}", PAPER),
     "weights": (
         _weights,
         "'imagenet', null, or a path to a local .h5 weights file",
-        "imagenet",
+        PAPER,
     ),
-    "initializations": (_string, "a Keras initializer name", "glorot_uniform"),
-    "optimizer": (_one_of(OPTIMIZERS), f"one of {list(OPTIMIZERS)}", "adam"),
+    "initializations": (_string, "a Keras initializer name", PAPER),
+    "optimizer": (_one_of(OPTIMIZERS), f"one of {list(OPTIMIZERS)}", PAPER),
     "loss": (
         _loss,
         "a Keras loss name or {class_name, config}",
-        {"class_name": "BinaryCrossentropy", "config": {"from_logits": False}},
+        PAPER,
     ),
     "augment": (
         _non_negative_number,
         "a number >= 0 (the augmentation factor f; 0 turns augmentation off)",
-        2,
+        PAPER,
     ),
     "contrast_draw": (
         _one_of(CONTRAST_DRAWS),
@@ -111,9 +117,9 @@ SCHEMA = {
         "factor per side of a batch; 'per_image': Keras 3's RandomContrast)",
         "per_call",
     ),
-    "learning_rate": (_positive_number, "a positive number", 5e-5),
-    "num_neurons": (_positive_int, "a positive integer", 128),
-    "num_layers": (_non_negative_int, "an integer >= 0", 0),
+    "learning_rate": (_positive_number, "a positive number", PAPER),
+    "num_neurons": (_positive_int, "a positive integer", PAPER),
+    "num_layers": (_non_negative_int, "an integer >= 0", PAPER),
     "preprocessing": (
         _one_of(PREPROCESSING_MODES),
         f"one of {list(PREPROCESSING_MODES)}",
@@ -158,15 +164,21 @@ def _read_as_typed(check, value):
     return value
 
 
+PAPER_KEYS = tuple(key for key, spec in SCHEMA.items() if spec[2] is PAPER)
+
+
 def defaults():
-    """Return a fresh dict of every key's default (the paper's baseline)."""
-    return {key: json.loads(json.dumps(spec[2])) for key, spec in SCHEMA.items()}
+    """A fresh dict of the defaults of the settings this reproduction adds (not the paper's)."""
+    return {key: json.loads(json.dumps(spec[2])) for key, spec in SCHEMA.items()
+            if spec[2] is not PAPER}
 
 
-def validate(params, source="parameters"):
-    """Check every key and value of ``params``; return a complete, normalised copy.
+def validate(params, source="parameters", complete=True):
+    """Check every key and value of ``params``; return a normalised copy.
 
-    Missing keys take their default. ``source`` names the file or option in messages.
+    With ``complete`` (a whole parameter set) the paper's keys must all be there and the others
+    take their default; without it (``--set`` overrides) only the given keys are checked and
+    returned. ``source`` names the file or option in messages.
     """
     if not isinstance(params, dict):
         raise SyracError(
@@ -179,7 +191,13 @@ def validate(params, source="parameters"):
             f"{source}: unknown hyper-parameter(s) {unknown}; known keys are "
             f"{sorted(SCHEMA)}"
         )
-    resolved = defaults()
+    missing = [key for key in PAPER_KEYS if key not in params] if complete else []
+    if missing:
+        raise SyracError(
+            f"{source}: missing hyper-parameter(s) {missing}; a parameter set gives every one "
+            "of the paper's (config/baseline.yaml lists them)"
+        )
+    resolved = defaults() if complete else {}
     for key, value in params.items():
         check, description, _ = SCHEMA[key]
         value = _read_as_typed(check, value)
@@ -273,7 +291,7 @@ def load_params(params_dir, name="baseline", overrides=None):
     params = _read_mapping(path)
     params = validate(params, source=path)
     if overrides:
-        validate(overrides, source="--set")
+        validate(overrides, source="--set", complete=False)
         params.update(overrides)
         params = validate(params, source="--set")
     return params, path

@@ -1,4 +1,4 @@
-"""The noisy-label model of the synthetic count set: asked for N people, a figure count near N.
+"""The noisy-label model of the synthetic count set: asked for N people, a person count near N.
 
 A diffusion model prompted for "N people" draws a number of people that strays from N, more so as N
 grows. DESIGN.md §1 gives the mean relative error read off the authors' follow-up paper: about 7% at
@@ -43,7 +43,7 @@ def sigma_for_error(error):
 
 
 class CountNoise:
-    """Draws the number of figures actually put in an image that was "asked for" N people.
+    """Draws the number of people actually put in an image that was "asked for" N people.
 
     Args:
         curve: ``[(N, mean relative error), ...]`` with N increasing and errors >= 0.
@@ -72,7 +72,7 @@ class CountNoise:
         return self.scale * sigma_for_error(self.relative_error(n))
 
     def sample(self, rng, n):
-        """Number of figures to draw for an image asked to hold ``n`` people (0 stays 0)."""
+        """Number of people to draw for an image asked to hold ``n`` people (0 stays 0)."""
         if n == 0:
             return 0
         return int(round(n * math.exp(self.sigma(n) * rng.standard_normal())))

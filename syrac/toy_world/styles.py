@@ -18,9 +18,9 @@ class Style:
 
     Attributes:
         name: ``"generated"`` or ``"benchmark"``.
-        shape: figure shape, ``"pawn"`` (disk head, oval body) or ``"walker"`` (square head,
+        shape: person shape, ``"pawn"`` (disk head, oval body) or ``"walker"`` (square head,
             box torso, two legs).
-        clothes: RGB colours (0-1) clothes are drawn from, jittered per figure.
+        clothes: RGB colours (0-1) clothes are drawn from, jittered per person.
         skin: RGB colours heads are drawn from.
         pixel_noise: standard deviation of the per-pixel noise added to a rendered image.
         image_format: ``"png"`` or ``"jpg"``.

@@ -10,7 +10,7 @@
 - ``toy_noisy``: the noisy synthetic count set, a plain list ``[{"image", "count"}]``. For each
   requested count N, images drawn with a number of people that strays from N as a diffusion
   model's does (:mod:`syrac.toy_world.noise_model`); ``count`` is N (the prompt), ``placed`` the
-  number the noise model chose, ``drawn`` the number visible (a figure hidden behind others is
+  number the noise model chose, ``drawn`` the number visible (a person hidden behind others is
   left out).
 - ``toy_bench``: the "real" benchmark ``{"test": [...]}`` in the benchmark style, with exact
   counts.
@@ -162,7 +162,7 @@ def ranking_pairs(config, data_dir, verbose=True):
         split = "val" if index < val_scenes else "train"
         scene = make_scene(rng, int(rng.integers(1, config.max_people + 1)),
                            config.height, config.width, "generated")
-        if scene.count == 0:  # every figure hidden: an empty source cannot lose anyone
+        if scene.count == 0:  # every person hidden: an empty source cannot lose anyone
             scene = make_scene(rng, 1, config.height, config.width, "generated")
         source = f"{RANK}/images/{index:05d}_source.{style.image_format}"
         source_mask = _save_rendering(data_dir, source, style, *render(scene, noise_seed=index))

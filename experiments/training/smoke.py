@@ -1,12 +1,12 @@
-"""Quick-start demo: a tiny pre-training run on a fixture it generates itself.
+"""Smoke run: a tiny pre-training run on a fixture it generates itself (an installation check).
 
 Command::
 
-    python train_wrapper.py --experiment training/demo
+    python train_wrapper.py --experiment training/smoke
 
 Writes a synthetic ranking set (bright blobs for people; each target is its source with blobs
-removed) to ``demo/data/rank`` unless it exists, then runs ``training/baseline`` with
-``config/tiny.yaml`` into ``demo/runs/demo/rank/0/<timestamp>/``. Any of the seed command's
+removed) to ``smoke/data/rank`` unless it exists, then runs ``training/baseline`` with
+``config/tiny.yaml`` into ``smoke/runs/smoke/rank/0/<timestamp>/``. Any of the seed command's
 options may be given to override those defaults.
 
 Runtime: about a minute on a 2-core CPU (most of it is graph tracing of ResNet50).
@@ -23,11 +23,11 @@ DEFAULT_PARAMS = "tiny"
 
 
 def run(args):
-    args.data_dir = args.data_dir or os.path.join("demo", "data")
+    args.data_dir = args.data_dir or os.path.join("smoke", "data")
     args.dataset = args.dataset or "rank"
-    args.experiment_name = args.experiment_name or "demo"
+    args.experiment_name = args.experiment_name or "smoke"
     if args.experiment_dir == "runs":
-        args.experiment_dir = os.path.join("demo", "runs")
+        args.experiment_dir = os.path.join("smoke", "runs")
     args.params = args.params or DEFAULT_PARAMS
     if args.seed is None:
         args.seed = 0
