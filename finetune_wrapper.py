@@ -21,7 +21,7 @@ def main(argv=None):
     parser = finetune_parser()
     args = parser.parse_args(argv)
     with reported_errors("finetune_wrapper.py"), output_folders(parser, args):
-        from syrac.registry import resolve_experiment
+        from experiments import resolve_experiment
 
         experiment = resolve_experiment(args.experiment, prefix="finetuning/")
         experiment.run(args)

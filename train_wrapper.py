@@ -20,7 +20,7 @@ def main(argv=None):
     parser = training_parser()
     args = parser.parse_args(argv)
     with reported_errors("train_wrapper.py"), output_folders(parser, args):
-        from syrac.registry import resolve_experiment
+        from experiments import resolve_experiment
 
         experiment = resolve_experiment(args.experiment, prefix="training/")
         experiment.run(args)

@@ -4,7 +4,6 @@ import glob
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import types
@@ -13,12 +12,12 @@ import keras
 import numpy as np
 import pytest
 
+from experiments import resolve_experiment
 from syrac.cli import finetune_parser
 from syrac.common.errors import SyracError
 from syrac.count.metrics import count_metrics
 from syrac.fixtures import make_count_set
 from syrac.rank.backbones import build_encoder
-from syrac.registry import resolve_experiment
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
@@ -32,11 +31,8 @@ RESULT_FIELDS = {
 
 
 def make_encoder_run(folder):
-    """A stand-in for a pre-training run folder: ``best_model_01.keras`` + ``hyperparams.json``.
-
-    Used only when the session fixture ``pretrained_run`` (a real tiny pre-training run) is not
-    available.
-    """
+    """A pre-training run folder as the Count step reads it: ``best_model_01.keras`` (a random
+    tiny encoder) + ``hyperparams.json``."""
     folder.mkdir(parents=True, exist_ok=True)
     build_encoder("resnet50", [32, 48, 3], None).save(folder / "best_model_01.keras")
     (folder / "hyperparams.json").write_text(
@@ -47,22 +43,10 @@ def make_encoder_run(folder):
 
 
 @pytest.fixture(scope="module")
-def runs(request, tmp_path_factory):
-    """``RUNS`` holding ``MODEL/best_model_01.keras`` and ``MODEL/hyperparams.json``.
-
-    The checkpoint comes from the ``pretrained_run`` fixture when it exists; it is copied, so
-    this module's probes and results never land in the shared run folder.
-    """
+def runs(tmp_path_factory):
+    """``RUNS`` holding ``MODEL/best_model_01.keras`` and ``MODEL/hyperparams.json``."""
     runs_dir = tmp_path_factory.mktemp("runs")
-    model_dir = runs_dir / "MODEL"
-    try:
-        pretrained = request.getfixturevalue("pretrained_run")
-    except pytest.FixtureLookupError:
-        make_encoder_run(model_dir)
-    else:
-        model_dir.mkdir()
-        for name in ("best_model_01.keras", "hyperparams.json"):
-            shutil.copy(pretrained / name, model_dir / name)
+    make_encoder_run(runs_dir / "MODEL")
     return runs_dir
 
 
@@ -201,6 +185,7 @@ def test_figures_and_probe_are_written(seed_run, runs):
 def test_running_again_keeps_the_earlier_probe_and_results(seed_run, count_data, runs, capsys):
     _, first_results = seed_run
     folder = output_folder(runs)
+    before = glob.glob(str(folder / "results.*.json"))
     first_weights = np.load(folder / "probe" / "weights.npy")
     first_fit = json.loads((folder / "probe" / "probe.json").read_text())["fitted_at"]
 
@@ -210,7 +195,7 @@ def test_running_again_keeps_the_earlier_probe_and_results(seed_run, count_data,
     archived = folder / "previous_probes" / first_fit
     np.testing.assert_array_equal(np.load(archived / "weights.npy"), first_weights)
     results = sorted(glob.glob(str(folder / "results.*.json")))
-    assert len(results) == 2 and first_results[0] in results
+    assert len(results) == len(before) + 1 and first_results[0] in results
 
 
 @pytest.mark.slow

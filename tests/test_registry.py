@@ -2,9 +2,9 @@
 
 import pytest
 
+from experiments import known_experiments, resolve_experiment
 from syrac.common.config import load_params
 from syrac.common.errors import SyracError
-from syrac.registry import known_experiments, resolve_experiment
 
 
 def test_the_seed_experiments_exist():

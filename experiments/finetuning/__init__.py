@@ -1,1 +1,1 @@
-"""SYRAC experiments, addressed by name (see syrac.registry)."""
+"""SYRAC experiments, addressed by name (see experiments/__init__.py)."""

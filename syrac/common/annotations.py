@@ -18,7 +18,6 @@ one :class:`SyracError` naming the file and the offending entry.
 commands that merely read JSON (``python -m syrac prepare``) start quickly.
 """
 
-import json
 import math
 import os
 

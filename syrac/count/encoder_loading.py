@@ -26,9 +26,9 @@ import tensorflow as tf
 # Imported for its side effect: registering the project's serializable layers, in case a
 # checkpoint holds one of them.
 import syrac.rank.input_scaling  # noqa: F401
-from syrac.common.files import read_json
 from syrac.common.config import SCHEMA
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 SERVING_ENDPOINT = "serving_default"

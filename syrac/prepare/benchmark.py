@@ -25,6 +25,7 @@ import numpy as np
 
 from syrac.common.annotations import annotations_path, load_count_set
 from syrac.common.errors import SyracError
+from syrac.common.files import timestamp
 from syrac.prepare.folders import listed, require_source
 from syrac.prepare.image_facts import read_all_facts
 from syrac.prepare.items import SPLITS
@@ -32,7 +33,6 @@ from syrac.prepare.outside import outside_mask, outside_report
 from syrac.prepare.splits import carve_validation, read_name_list
 from syrac.prepare.summary import summary
 from syrac.prepare.writer import check_destination, staged_dataset
-from syrac.common.files import timestamp
 
 COPY_FOLDER = "images"
 POINT_DECIMALS = 2

@@ -32,10 +32,11 @@ from PIL import Image, UnidentifiedImageError
 
 from syrac.common.annotations import annotations_path, load_ranking_set
 from syrac.common.errors import SyracError
+from syrac.common.files import timestamp
+from syrac.common.validation_split import draw_validation
 from syrac.prepare.folders import IMAGE_SUFFIXES, natural_key
 from syrac.prepare.summary import format_table
 from syrac.prepare.writer import check_destination, staged_dataset
-from syrac.common.files import timestamp
 
 PAIR_TYPE = "intra_image_crop"
 CROPS_FOLDER = "crops"
@@ -99,14 +100,6 @@ def open_image(path):
         raise SyracError(f"{path}: cannot decode the image ({error})") from None
 
 
-def split_images(count, fraction, seed):
-    """Indices of the val images: a seeded draw of ``round(fraction * count)``, at least one."""
-    if not 0 < fraction < 1:
-        raise SyracError(f"--val_fraction must be in (0, 1). Received: {fraction}")
-    size = min(count - 1, max(1, int(round(fraction * count))))
-    return set(np.random.default_rng(seed).choice(count, size=size, replace=False).tolist())
-
-
 def crop_image(stage, split, base, path, args, index):
     """Save the nested crops of one image; return ``(pairs, crop sizes)``."""
     image = open_image(path)
@@ -157,7 +150,7 @@ def prepare_intra_rank(args):
         raise SyracError("--chains and --min_side must be positive integers")
     check_destination(args.data_dir, args.out, args.overwrite, (CROPS_FOLDER,))
     images = find_images(args.images)
-    val_indices = split_images(len(images), args.val_fraction, args.seed)
+    val_indices = set(draw_validation(len(images), args.val_fraction, args.seed, at_least_one=True))
 
     from syrac.common.progress import (
         progress_bar,  # imports Keras: only once the inputs checked out

@@ -18,8 +18,8 @@ import os
 
 import numpy as np
 
-from syrac.common.files import read_json
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json
 from syrac.prepare.folders import (
     IMAGE_SUFFIXES,
     find_root,

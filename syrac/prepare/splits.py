@@ -1,7 +1,7 @@
 """The split rules shared by the converters.
 
 - Validation, when the dataset has no official one, is carved from *train*, never from test: a
-  seeded draw of ``round(fraction * len(train))`` images, or the names listed in a file
+  seeded draw (:mod:`syrac.common.validation_split`'s rule), or the names listed in a file
   (``--val_list``, e.g. the ``meta.val.images`` of an earlier preparation). The chosen names,
   the seed and the fraction are recorded in ``annotations.json`` under ``meta.val``.
 - Numbered cross-validation folds (UCF_CC_50): fold ``k`` of ``F`` takes the ``k``-th block of
@@ -11,9 +11,8 @@
 
 import os
 
-import numpy as np
-
 from syrac.common.errors import SyracError
+from syrac.common.validation_split import draw_validation
 from syrac.prepare.folders import listed
 
 
@@ -41,8 +40,6 @@ def carve_validation(train, fraction, seed, listed_names=None, list_file=None):
         The remaining train items, the val items (both in their original order) and the record
         written to ``meta.val``.
     """
-    if not 0 <= fraction < 1:
-        raise SyracError(f"--val_fraction must be in [0, 1). Received: {fraction}")
     names = [item.name for item in train]
     if listed_names is not None:
         unknown = [name for name in listed_names if name not in set(names)]
@@ -54,11 +51,7 @@ def carve_validation(train, fraction, seed, listed_names=None, list_file=None):
         chosen = set(listed_names)
         record = {"carved_from": "train", "list_file": os.path.abspath(list_file)}
     else:
-        size = int(round(fraction * len(train)))
-        if size >= len(train) and train:
-            size = len(train) - 1
-        picked = np.random.default_rng(seed).choice(len(train), size=size, replace=False)
-        chosen = {names[index] for index in picked}
+        chosen = {names[index] for index in draw_validation(len(train), fraction, seed)}
         record = {"carved_from": "train", "seed": seed, "fraction": fraction}
     val = [item for item in train if item.name in chosen]
     rest = [item for item in train if item.name not in chosen]

@@ -23,8 +23,8 @@ import shutil
 import tempfile
 
 from syrac.common.annotations import annotations_path
-from syrac.common.files import read_json
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json
 
 ANNOTATIONS = "annotations.json"
 

@@ -13,8 +13,8 @@ are traced once per mode rather than once more at every group's end.
 import os
 import time
 
-from syrac.common.progress import progress_bar
 from syrac.common.files import timestamp
+from syrac.common.progress import progress_bar
 from syrac.synth.image_io import write_image
 from syrac.synth.items import batches
 from syrac.synth.manifest import append_record, finished, read_records

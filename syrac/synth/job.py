@@ -21,8 +21,6 @@ import json
 import math
 import os
 
-import numpy as np
-
 from syrac.common.annotations import (
     annotations_path,
     load_count_set,
@@ -30,6 +28,7 @@ from syrac.common.annotations import (
 )
 from syrac.common.errors import SyracError
 from syrac.common.files import json_bytes, read_json, write_atomic, write_json_atomic
+from syrac.common.validation_split import draw_validation
 from syrac.synth.manifest import finished, read_records
 
 JOB_FILE = "job.json"
@@ -48,18 +47,15 @@ def _short(value, limit=120):
 
 
 def choose_validation(keys, fraction, seed):
-    """Pick ``round(fraction * n)`` of ``keys`` for validation (at least 1, at most n - 1)."""
+    """The source keys whose pairs form the val split (:mod:`syrac.common.validation_split`)."""
     keys = sorted(keys)
     if len(keys) < 2:
         raise SyracError(
             f"a ranking set needs train and val pairs, so at least 2 source images; found "
             f"{len(keys)}"
         )
-    if not 0.0 < fraction < 1.0:
-        raise SyracError(f"--val-fraction must be between 0 and 1. Received: {fraction}")
-    count = min(max(1, int(round(fraction * len(keys)))), len(keys) - 1)
-    order = np.random.default_rng(int(seed)).permutation(len(keys))
-    return sorted(keys[i] for i in order[:count])
+    picked = draw_validation(len(keys), fraction, seed, at_least_one=True, option="--val-fraction")
+    return [keys[index] for index in picked]
 
 
 def job_document(command, settings, item_ids, extra=None):

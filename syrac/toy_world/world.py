@@ -34,8 +34,8 @@ import numpy as np
 from PIL import Image
 
 from syrac.common.errors import SyracError
-from syrac.common.progress import progress_bar
 from syrac.common.files import read_json, write_json_atomic
+from syrac.common.progress import progress_bar
 from syrac.toy_world.noise_model import ERROR_CURVE, CountNoise
 from syrac.toy_world.scenes import make_scene, render
 from syrac.toy_world.styles import STYLES

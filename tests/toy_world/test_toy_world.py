@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from syrac.common.annotations import load_count_set, load_ranking_set
-from syrac.common.files import read_json
 from syrac.common.errors import SyracError
+from syrac.common.files import read_json
 from syrac.toy_world.noise_model import (
     ERROR_CURVE,
     CountNoise,

@@ -11,6 +11,7 @@ import train_wrapper
 from syrac.cli import training_parser
 from syrac.common.errors import SyracError
 from syrac.fixtures import make_ranking_set
+from syrac.rank.pretraining import prepare_run
 from syrac.rank.run_folder import (
     LOCK_NAME,
     UNFINISHED,
@@ -20,7 +21,6 @@ from syrac.rank.run_folder import (
     create_run_dir,
     write_status,
 )
-from syrac.rank.pretraining import prepare_run
 from tests.conftest import REPO, training_command
 
 

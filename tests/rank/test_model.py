@@ -91,17 +91,33 @@ def test_forward_pass_is_sigmoid_of_score_difference(model):
     np.testing.assert_allclose(out[:, 0], expected, rtol=1e-5, atol=1e-6)
 
 
+class SidesEncodedApart(SiameseRanker):
+    """A wrong ranker that encodes the two sides in two calls (batch norm sees B, not 2B)."""
+
+    def call(self, inputs, training=False):
+        source, target = (self.input_scaling(side) for side in inputs)
+        margin = (self.rank_decoder(self.encoder(source, training=training))
+                  - self.rank_decoder(self.encoder(target, training=training)))
+        return tf.sigmoid(margin)
+
+
+def _encodes_sides_together(ranker, a, b):
+    """Whether, in training mode, ranker((a, b)) is sigmoid(r(f[:B]) - r(f[B:])) with f the
+    encoder applied once to both sides concatenated (batch statistics over 2B images)."""
+    out = ranker((a, b), training=True).numpy()
+    features = ranker.encoder(ranker.input_scaling(tf.concat([a, b], 0)), training=True)
+    scores = ranker.rank_decoder(features).numpy()[:, 0]
+    half = a.shape[0]
+    expected = 1 / (1 + np.exp(-(scores[:half] - scores[half:])))
+    return np.allclose(out[:, 0], expected, rtol=1e-4, atol=1e-6)
+
+
 def test_batch_norm_sees_both_sides_together(model):
-    # In training mode the output for a pair depends on the other side's images through
-    # batch statistics; swapping one target changes the score of the other pair too.
     a, b = _pairs(2)
-    keras.utils.set_random_seed(5)
-    model.augmentation.factor  # augmentation is on (factor 2) in the tiny config
-    identity = SiameseRanker(model.encoder, model.rank_decoder)
-    first = identity((a, b), training=True).numpy()
-    b2 = tf.concat([b[:1], tf.zeros_like(b[1:])], 0)
-    second = identity((a, b2), training=True).numpy()
-    assert not np.allclose(first[0], second[0])
+    together = SiameseRanker(model.encoder, model.rank_decoder)  # no augmentation: deterministic
+    assert _encodes_sides_together(together, a, b)
+    apart = SidesEncodedApart(model.encoder, model.rank_decoder)
+    assert not _encodes_sides_together(apart, a, b)  # the check tells the two apart
 
 
 def test_one_training_step_updates_and_keeps_kernel_non_negative(model):
@@ -122,16 +138,19 @@ def test_one_training_step_updates_and_keeps_kernel_non_negative(model):
     assert evaluation["rank_accuracy"] == pytest.approx(float(np.mean(predictions > 0.5)))
 
 
-def test_model_keras_round_trip(model, tmp_path):
+def test_model_keras_round_trip(tiny_params, tmp_path):
+    keras.utils.set_random_seed(1)
+    model = compile_ranking_model(build_ranking_model(tiny_params), tiny_params)
     a, b = _pairs(4)
+    model.train_on_batch((a, b), tf.ones((2, 1)))  # so that there is optimizer state to keep
     path = tmp_path / "ranker.keras"
     model.save(path)
     restored = keras.models.load_model(path)
     assert isinstance(restored, SiameseRanker)
     np.testing.assert_allclose(restored((a, b)).numpy(), model((a, b)).numpy(), rtol=1e-5)
-    assert restored.augmentation.get_config()["factor"] == model.augmentation.factor
+    assert restored.augmentation.get_config() == model.augmentation.get_config()
     assert restored.input_scaling.mode == model.input_scaling.mode
-    assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) > 0
+    assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) == 1
 
 
 def test_encoder_checkpoint_round_trip(model, tmp_path):

@@ -128,19 +128,6 @@ def test_zoom_out_fills_black_borders():
     assert np.allclose(out[:, 0, 0, :], 0.0) and np.allclose(out[:, 16, 16, :], 1.0)
 
 
-@pytest.mark.parametrize("layer", [
-    ReflectGaussianBlur(4, 0.25, rate=0.3), RandomColourAffine(0.1, 0.02), UniformNoise(0.03),
-    RankingAugmentation(4, blur_kernel_size=5, blur_rate=0.2),
-])
-def test_keras_round_trip(layer, tmp_path):
-    model = keras.Sequential([keras.Input((16, 20, 3)), layer])
-    model.save(tmp_path / "layer.keras")
-    restored = keras.models.load_model(tmp_path / "layer.keras").layers[0]
-    assert type(restored) is type(layer)
-    assert restored.get_config() == layer.get_config()
-    np.testing.assert_array_equal(restored(IMAGES, training=False), IMAGES)
-
-
 def test_bad_arguments_name_the_value():
     with pytest.raises(ValueError, match="sigma=0"):
         ReflectGaussianBlur(4, 0)

@@ -20,7 +20,7 @@ from syrac.common.errors import SyracError
 from syrac.prepare import raw_fixtures
 from syrac.prepare.command import parser, run
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def prepare(*argv):

@@ -2,7 +2,13 @@ import json
 
 import pytest
 
-from syrac.common.config import PAPER_KEYS, defaults, load_params, parse_overrides, validate
+from syrac.common.config import (
+    PAPER_KEYS,
+    defaults,
+    load_params,
+    parse_overrides,
+    validate,
+)
 from syrac.common.errors import SyracError
 
 PAPER = {

@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 
+from experiments import resolve_experiment
 from syrac.cli import finetune_parser
 from syrac.common.annotations import load_count_set
 from syrac.common.errors import SyracError
@@ -20,7 +21,6 @@ from syrac.fixtures import make_count_set
 from syrac.prepare import raw_fixtures
 from syrac.prepare.command import parser as prepare_parser
 from syrac.prepare.command import run as prepare_run
-from syrac.registry import resolve_experiment
 from tests.conftest import run_wrapper
 
 EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
