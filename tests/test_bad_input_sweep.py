@@ -276,6 +276,7 @@ def test_accepted_images_decode_to_what_they_show(tmp_path):
     np.testing.assert_array_equal(_decoded(link), _decoded(disguised))
 
 
+@pytest.mark.slow
 def test_spaces_and_non_ascii_names_train_end_to_end(tmp_path, capsys):
     data = tmp_path / "my data" / "données"
     make_ranking_set(str(data), "rank", train_pairs=4, val_pairs=2)

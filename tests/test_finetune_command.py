@@ -282,6 +282,7 @@ def test_encoder_settings_precedence():
     assert settings == params and notes == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "changes, message",
     [

@@ -22,6 +22,7 @@ def _rows(run_dir):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_seed_command_writes_the_authors_run_folder(pretrained_run):
     assert pretrained_run.parent.name == "0" and pretrained_run.parent.parent.name == "rank"
     hyperparams = json.loads((pretrained_run / "hyperparams.json").read_text())
@@ -77,6 +78,7 @@ def test_unknown_experiment_lists_the_known_ones(capsys):
     assert code == 2 and "--dataset" in err and "--data_dir" in err
 
 
+@pytest.mark.slow
 def test_errors_reach_the_terminal_without_traceback(tmp_path):
     result = run_wrapper("train_wrapper.py", *training_command(tmp_path / "nowhere", tmp_path / "runs"))
     assert result.returncode == 2
@@ -156,6 +158,7 @@ def test_mirrored_strategy_through_the_seed_command(data_dir, tmp_path):
     assert (run_dir / "best_model_01.keras").exists()
 
 
+@pytest.mark.slow
 def test_corrupt_image_during_training_is_named(tmp_path, capsys):
     make_ranking_set(str(tmp_path / "data"), "rank", train_pairs=4, val_pairs=2)
     document = json.loads((tmp_path / "data" / "rank" / "annotations.json").read_text())

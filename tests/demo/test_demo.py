@@ -130,6 +130,7 @@ def test_untrained_encoder_is_the_one_pre_training_starts_from(data_dir, tmp_pat
     assert not np.array_equal(other.weights[0].numpy(), untrained.weights[0].numpy())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arguments, message", [
     (["--seeds", "1", "1"], "--seeds must be distinct"),
     (["--N", "0"], "--N must be a positive integer"),

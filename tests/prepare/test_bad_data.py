@@ -231,6 +231,7 @@ def test_nonsense_options_are_refused(tmp_path, argv, message):
     assert os.listdir(data) == []
 
 
+@pytest.mark.slow
 def test_command_line_exits_2_with_one_line(tmp_path):
     """The real command, as a researcher types it: no traceback, the file named, exit 2."""
     data = tmp_path / "data"

@@ -120,6 +120,7 @@ def test_batch_norm_sees_both_sides_together(model):
     assert not _encodes_sides_together(apart, a, b)  # the check tells the two apart
 
 
+@pytest.mark.slow
 def test_one_training_step_updates_and_keeps_kernel_non_negative(model):
     a, b = _pairs(3)
     labels = tf.ones((2, 1))
@@ -138,6 +139,7 @@ def test_one_training_step_updates_and_keeps_kernel_non_negative(model):
     assert evaluation["rank_accuracy"] == pytest.approx(float(np.mean(predictions > 0.5)))
 
 
+@pytest.mark.slow
 def test_model_keras_round_trip(tiny_params, tmp_path):
     keras.utils.set_random_seed(1)
     model = compile_ranking_model(build_ranking_model(tiny_params), tiny_params)

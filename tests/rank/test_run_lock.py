@@ -48,6 +48,7 @@ def _interrupted_run(tmp_path):
     return lock, argv, recorded, params
 
 
+@pytest.mark.slow
 def test_a_second_process_never_writes_into_a_live_run(tmp_path, capsys):
     held, argv, recorded, params = _interrupted_run(tmp_path)
     root = os.path.dirname(held.run_dir)
@@ -72,6 +73,7 @@ def test_a_second_process_never_writes_into_a_live_run(tmp_path, capsys):
     claimed.release()
 
 
+@pytest.mark.slow
 def test_a_stale_lock_of_a_killed_process_does_not_block_a_resume(tmp_path):
     held, _, recorded, params = _interrupted_run(tmp_path)
     held.release()

@@ -166,6 +166,7 @@ def count_run(command_runs):
     return command_runs[1]
 
 
+@pytest.mark.slow
 def test_remove_people_writes_a_ranking_set(removal_run, data_dir):
     assert removal_run.returncode == 0, removal_run.stderr[-3000:]
     # 4 sources, --val-fraction 0.1: round(0.4) = 0, raised to one source, with its 2 copies.
@@ -192,6 +193,7 @@ def test_remove_people_writes_a_ranking_set(removal_run, data_dir):
     assert (data_dir / "rp" / "real" / "d.tif").read_bytes()[:4] in (b"II*\x00", b"MM\x00*")
 
 
+@pytest.mark.slow
 def test_ranking_manifest_records_how_each_image_was_made(removal_run, data_dir, preset):
     records = read_records(str(data_dir / "rp"))
     assert len(records) == 8
@@ -206,6 +208,7 @@ def test_ranking_manifest_records_how_each_image_was_made(removal_run, data_dir,
     assert len({r["seed"] for r in records.values()}) == 8
 
 
+@pytest.mark.slow
 def test_noisy_counts_writes_a_count_set(count_run, data_dir):
     assert count_run.returncode == 0, count_run.stderr[-3000:]
     items = load_count_set(str(data_dir), "nc")  # the project's own validation
@@ -219,6 +222,7 @@ def test_noisy_counts_writes_a_count_set(count_run, data_dir):
     assert "made 6 images" in count_run.stdout
 
 
+@pytest.mark.slow
 def test_a_finished_job_run_again_changes_nothing(count_run, data_dir, preset, capsys):
     folder = data_dir / "nc"
     before = {name: os.stat(folder / name) for name in dataset_files(folder)}
@@ -246,6 +250,7 @@ class Interrupt:
         self.append(path, record)
 
 
+@pytest.mark.slow
 def test_an_interrupted_job_resumes_to_the_uninterrupted_dataset(
         removal_run, sources, data_dir, preset, tmp_path, monkeypatch, capsys):
     arguments = removal_arguments(sources, tmp_path, preset, "rp", "--batch-size", "3")
@@ -267,6 +272,7 @@ def test_an_interrupted_job_resumes_to_the_uninterrupted_dataset(
     assert_same_dataset(folder, data_dir / "rp")
 
 
+@pytest.mark.slow
 def test_shards_merge_into_the_unsharded_dataset(count_run, data_dir, preset, tmp_path, capsys):
     machines = [tmp_path / "machine0", tmp_path / "machine1"]
     for machine in machines:
