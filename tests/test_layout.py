@@ -2,6 +2,7 @@
 
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -39,3 +40,18 @@ def test_each_package_docstring_maps_its_modules(package):
     unmapped = [name for name in modules
                 if f"``{name}``" not in docstring and f".{name}`" not in docstring]
     assert unmapped == [], f"syrac/{package.name}/__init__.py does not describe {unmapped}"
+
+
+def test_design_sections_cited_exist_and_doc_links_resolve():
+    root = SYRAC.parent
+    design = (root / "docs" / "DESIGN.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^## §(\d+)", design, re.M))
+    cited = set()
+    for path in [*root.glob("syrac/**/*.py"), *root.glob("experiments/**/*.py"),
+                 *root.glob("*.md"), *root.glob("docs/*.md")]:
+        text = path.read_text(encoding="utf-8")
+        for group in re.findall(r"DESIGN\.md (§[\d§ ,and]+)", text):
+            cited |= set(re.findall(r"§(\d+)", group))
+        for target in re.findall(r"\]\(((?:\.\./|docs/)?[\w./-]+\.md)", text):
+            assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
+    assert cited and cited <= sections

@@ -1,6 +1,6 @@
 """Reading and validating ``DATA/<dataset>/annotations.json`` before any work starts.
 
-Three shapes exist (DESIGN.md §3):
+Three shapes exist (docs/DESIGN.md §3):
 
 - ranking set: ``{"train": [pair, ...], "val": [pair, ...]}`` with
   ``pair = {"source_image": P, "target_image": P, "info": {"type": T}}``;

@@ -1,4 +1,4 @@
-"""The evaluation patch protocol (DESIGN.md §4, the authors' ``patchify``).
+"""The evaluation patch protocol (docs/DESIGN.md §4, the authors' ``patchify``).
 
 A test image, already resized to the input shape ``H x W``, is cut into an ``N x N`` grid of
 patches of ``(H // N) x (W // N)`` pixels; the remainder rows at the bottom and columns at the

@@ -2,7 +2,7 @@
 
 Every public crowd-counting benchmark ships its own layout and ground-truth format; the authors
 never said how they prepared theirs. One command per benchmark turns the raw download into
-``DATA/<name>/annotations.json`` (DESIGN.md §3 and §6), the way the wrappers read it.
+``DATA/<name>/annotations.json`` (docs/DESIGN.md §3 and §6), the way the wrappers read it.
 
 Modules, one job each:
 

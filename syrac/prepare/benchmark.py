@@ -12,7 +12,7 @@
    (:mod:`syrac.prepare.writer`), copying the images first with ``--copy``.
 7. Print the notes and the summary table.
 
-Image paths are relative to ``DATA`` (DESIGN.md §3). By default the raw files are referenced in
+Image paths are relative to ``DATA`` (docs/DESIGN.md §3). By default the raw files are referenced in
 place: relative to ``DATA`` when the download lies inside ``DATA``, otherwise absolute (the
 loaders accept an absolute path that exists). ``--copy`` copies them to
 ``DATA/<name>/images/<split>/<file name>`` instead, so the dataset folder stands alone.

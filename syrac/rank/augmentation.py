@@ -1,7 +1,7 @@
 """The authors' augmentation stack as Keras 3 layers, without tensorflow-addons.
 
 Applied during pre-training only, to each side of a pair separately (one call per side of a
-batch), in this order (DESIGN.md §4), with strengths divided by the augmentation factor ``f``.
+batch), in this order (docs/DESIGN.md §4), with strengths divided by the augmentation factor ``f``.
 Each stage reproduces, in distribution, the layer the authors ran on TF 2.8 / Keras 2 (the same
 in TF 2.15): what is drawn once per call, once per image or once per pixel, where values are
 clipped, the fill and the interpolation.

@@ -3,7 +3,7 @@
 ``python -m syrac synth remove-people`` regenerates real crowd images with their people removed
 (a ranking set: the real image holds more people than its copy); ``python -m syrac synth
 noisy-counts`` prompts for images of N people (a count set labelled with the asked N). Both run
-as long, resumable, shardable GPU jobs through keras-hub (DESIGN.md §1, §3, §5).
+as long, resumable, shardable GPU jobs through keras-hub (docs/DESIGN.md §1, §3, §5).
 
 Modules, one job each:
 

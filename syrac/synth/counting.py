@@ -2,7 +2,7 @@
 
 For each asked count N, K images are generated from prompts that name N (templates in turn,
 scene and viewpoint drawn per item, see :mod:`syrac.synth.prompts`) and labelled N, whatever
-the model actually drew: the label is strong but noisy (DESIGN.md §1). Images keep the model's
+the model actually drew: the label is strong but noisy (docs/DESIGN.md §1). Images keep the model's
 size; the count step resizes them to its input shape anyway.
 """
 

@@ -8,7 +8,7 @@ naming the first setting that differs: images of two different jobs never mix. S
 do not change *which* images are asked for (preset location, dtype, batch size, shard, XLA) are
 not compared; the manifest records them per image.
 
-``annotations.json`` (DESIGN.md §3) is rebuilt from the manifests whenever a run ends with every
+``annotations.json`` (docs/DESIGN.md §3) is rebuilt from the manifests whenever a run ends with every
 item of the job done, so the last shard to finish writes it, and by ``synth merge`` after the
 shards' folders have been copied together. The written file is then read back through the
 project's own loaders (:func:`syrac.common.annotations.load_ranking_set` / ``load_count_set``).

@@ -1,7 +1,7 @@
 """Image sizes: what the model takes, and the way back to each source image's own size.
 
 Real crowd images come in every size and aspect. Each one is **resized** (bilinear, antialiased,
-aspect not kept, as the project's training pipeline resizes; DESIGN.md §4) to the job's model
+aspect not kept, as the project's training pipeline resizes; docs/DESIGN.md §4) to the job's model
 size, regenerated, and resized back to its own size, so a pair's two images have the same size.
 Tiling was the alternative and was not chosen: a tile sees only part of the scene, people cut by
 tile borders are regenerated twice or leave seams, and a large image costs many generations.

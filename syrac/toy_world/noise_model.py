@@ -1,7 +1,7 @@
 """The noisy-label model of the synthetic count set: asked for N people, a person count near N.
 
 A diffusion model prompted for "N people" draws a number of people that strays from N, more so as N
-grows. DESIGN.md §1 gives the mean relative error read off the authors' follow-up paper: about 7% at
+grows. docs/DESIGN.md §1 gives the mean relative error read off the authors' follow-up paper: about 7% at
 N=1, 25% at N=10, 45% at N=20 and 60% at N=40. The toy world reproduces that:
 
     drawn = round(N * exp(sigma(N) * z)),    z ~ Normal(0, 1)

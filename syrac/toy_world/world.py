@@ -1,4 +1,4 @@
-"""Writes the toy world to disk: the three datasets SYRAC needs, in the formats of DESIGN.md §3.
+"""Writes the toy world to disk: the three datasets SYRAC needs, in the formats of docs/DESIGN.md §3.
 
 ``generate_world(folder, config)`` writes, under ``folder/data``:
 
