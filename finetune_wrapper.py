@@ -12,19 +12,12 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
-from syrac.cli import finetune_parser
-from syrac.common.errors import reported_errors
-from syrac.common.output_folders import output_folders
+from experiments import run_wrapper  # noqa: E402
+from syrac.cli import finetune_parser  # noqa: E402
 
 
 def main(argv=None):
-    parser = finetune_parser()
-    args = parser.parse_args(argv)
-    with reported_errors("finetune_wrapper.py"), output_folders(parser, args):
-        from experiments import resolve_experiment
-
-        experiment = resolve_experiment(args.experiment, prefix="finetuning/")
-        experiment.run(args)
+    run_wrapper(finetune_parser(), argv, "finetune_wrapper.py", prefix="finetuning/")
 
 
 if __name__ == "__main__":

@@ -11,19 +11,12 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
-from syrac.cli import training_parser
-from syrac.common.errors import reported_errors
-from syrac.common.output_folders import output_folders
+from experiments import run_wrapper  # noqa: E402
+from syrac.cli import training_parser  # noqa: E402
 
 
 def main(argv=None):
-    parser = training_parser()
-    args = parser.parse_args(argv)
-    with reported_errors("train_wrapper.py"), output_folders(parser, args):
-        from experiments import resolve_experiment
-
-        experiment = resolve_experiment(args.experiment, prefix="training/")
-        experiment.run(args)
+    run_wrapper(training_parser(), argv, "train_wrapper.py", prefix="training/")
 
 
 if __name__ == "__main__":

@@ -44,3 +44,17 @@ def resolve_experiment(name, prefix=""):
     if not callable(getattr(module, "run", None)):
         raise SyracError(f"experiment {cleaned!r} defines no run(args) function")
     return module
+
+
+def run_wrapper(parser, argv, program, prefix):
+    """What ``train_wrapper.py`` and ``finetune_wrapper.py`` do: parse, resolve, run.
+
+    Errors the user can fix become one line and exit status 2 (see
+    :func:`syrac.common.errors.reported_errors`); output folders are created first.
+    """
+    from syrac.common.errors import reported_errors
+    from syrac.common.output_folders import output_folders
+
+    args = parser.parse_args(argv)
+    with reported_errors(program), output_folders(parser, args):
+        resolve_experiment(args.experiment, prefix=prefix).run(args)

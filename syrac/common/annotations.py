@@ -95,6 +95,16 @@ def _check_path_field(path, where, entry, key):
     return value
 
 
+def _split_entries(path, document, split, kind):
+    """The list of a split of ``document``; refuse a missing split or one that is not a list."""
+    if split not in document:
+        raise SyracError(f"{path}: missing the '{split}' split (found keys: {sorted(document)})")
+    entries = document[split]
+    if not isinstance(entries, list):
+        raise SyracError(f"{path}: '{split}' must be a list of {kind}, got {type(entries).__name__}")
+    return entries
+
+
 def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val")):
     """Load and validate a ranking set.
 
@@ -117,15 +127,7 @@ def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val
     filtered = set(filter_classes or ())
     result = {}
     for split in splits:
-        if split not in document:
-            raise SyracError(
-                f"{path}: missing the '{split}' split (found keys: {sorted(document)})"
-            )
-        entries = document[split]
-        if not isinstance(entries, list):
-            raise SyracError(
-                f"{path}: '{split}' must be a list of pairs, got {type(entries).__name__}"
-            )
+        entries = _split_entries(path, document, split, "pairs")
         pairs = []
         for index, entry in enumerate(entries):
             where = f"{split}[{index}]"
@@ -208,15 +210,7 @@ def load_count_set(data_dir, dataset, split=None, allow_missing_counts=False):
         entries, name = document, "entries"
     elif isinstance(document, dict):
         name = split or "train"
-        if name not in document:
-            raise SyracError(
-                f"{path}: missing the '{name}' split (found keys: {sorted(document)})"
-            )
-        entries = document[name]
-        if not isinstance(entries, list):
-            raise SyracError(
-                f"{path}: '{name}' must be a list of images, got {type(entries).__name__}"
-            )
+        entries = _split_entries(path, document, name, "images")
     else:
         raise SyracError(
             f"{path}: a count set must be a list or an object of splits, "
