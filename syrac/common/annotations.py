@@ -21,11 +21,9 @@ commands that merely read JSON (``python -m syrac prepare``) start quickly.
 import math
 import os
 
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, listed
 from syrac.common.files import read_json
 from syrac.common.numbers import parse_number
-
-MAX_LISTED = 5
 
 
 def annotations_path(data_dir, dataset):
@@ -43,12 +41,6 @@ def resolve_image_path(data_dir, relative):
     if os.path.isabs(relative) and os.path.exists(relative):
         return relative
     return os.path.join(data_dir, relative.lstrip("/\\"))
-
-
-def _listed(paths):
-    shown = ", ".join(paths[:MAX_LISTED])
-    more = f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else ""
-    return shown + more
 
 
 def _check_images_exist(path, data_dir, relative_paths):
@@ -73,15 +65,15 @@ def _check_images_exist(path, data_dir, relative_paths):
         elif problem is not None:
             unusable.append(f"{full} ({problem})")
     if missing:
-        raise SyracError(f"{path}: {len(missing)} image file(s) not found: {_listed(missing)}")
+        raise SyracError(f"{path}: {len(missing)} image file(s) not found: {listed(missing)}")
     if unusable:
         raise SyracError(
-            f"{path}: {len(unusable)} image file(s) cannot be used: {_listed(unusable)}"
+            f"{path}: {len(unusable)} image file(s) cannot be used: {listed(unusable)}"
         )
     if unknown:
         raise SyracError(
             f"{path}: {len(unknown)} file(s) are not JPEG, PNG, BMP, GIF or TIFF "
-            f"images: {_listed(unknown)}"
+            f"images: {listed(unknown)}"
         )
 
 

@@ -7,6 +7,15 @@ Anything a researcher can fix (a missing file, a malformed annotation, a nonsens
 import contextlib
 import sys
 
+MAX_LISTED = 5
+
+
+def listed(names, limit=MAX_LISTED):
+    """``a, b, c, d, e and 4 more``: the first few of ``names`` for a one-line message."""
+    names = [str(name) for name in names]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
 
 class SyracError(Exception):
     """An error caused by the user's input, reported without a traceback."""

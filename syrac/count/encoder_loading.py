@@ -27,7 +27,7 @@ import tensorflow as tf
 # checkpoint holds one of them.
 import syrac.rank.input_scaling  # noqa: F401
 from syrac.common.config import SCHEMA
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, listed
 from syrac.common.files import read_json
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
@@ -103,9 +103,7 @@ def _describe_folder(path, limit=6):
     entries = sorted(os.listdir(path))
     if not entries:
         return "is empty"
-    shown = ", ".join(entries[:limit])
-    more = f" and {len(entries) - limit} more" if len(entries) > limit else ""
-    return f"holds {shown}{more}"
+    return f"holds {listed(entries, limit)}"
 
 
 def _first_line(error):

@@ -24,9 +24,9 @@ import shutil
 import numpy as np
 
 from syrac.common.annotations import annotations_path, load_count_set
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, listed
 from syrac.common.files import timestamp
-from syrac.prepare.folders import listed, require_source
+from syrac.prepare.folders import require_source
 from syrac.prepare.image_facts import read_all_facts
 from syrac.prepare.items import SPLITS
 from syrac.prepare.outside import outside_mask, outside_report

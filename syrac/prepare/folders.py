@@ -8,10 +8,9 @@ Downloads come unpacked in slightly different ways: with or without the archive'
 import os
 import re
 
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, listed
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
-MAX_LISTED = 5
 
 
 def require_source(src):
@@ -70,9 +69,7 @@ def contents(folder):
         return "nothing readable"
     if not names:
         return "an empty folder"
-    shown = ", ".join(names[:MAX_LISTED])
-    more = f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
-    return shown + more
+    return listed(names)
 
 
 def wrong_layout(src, dataset, expected):
@@ -81,9 +78,3 @@ def wrong_layout(src, dataset, expected):
         f"--src {src}: not a {dataset} download: expected {expected}; found {contents(src)}"
     )
 
-
-def listed(names, limit=MAX_LISTED):
-    """``a, b, c and 4 more``."""
-    names = list(names)
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more

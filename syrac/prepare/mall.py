@@ -15,8 +15,8 @@ test fixture) is split by the same frame-number rule.
 import os
 import re
 
-from syrac.common.errors import SyracError
-from syrac.prepare.folders import find_root, list_files, listed, wrong_layout
+from syrac.common.errors import SyracError, listed
+from syrac.prepare.folders import find_root, list_files, wrong_layout
 from syrac.prepare.items import RawDataset, RawItem
 from syrac.prepare.matfiles import load_mat, point_array, scalar, struct_field, variable
 from syrac.prepare.splits import split_by_number

@@ -6,8 +6,7 @@ count of such an image would be a guess, so conversion stops and names the files
 
 import os
 
-from syrac.common.errors import SyracError
-from syrac.prepare.folders import listed
+from syrac.common.errors import SyracError, listed
 
 
 def pair_files(image_dir, image_names, truth_dir, truth_names, truth_name_for):

@@ -10,7 +10,7 @@ A point is inside when ``0 <= x <= width`` and ``0 <= y <= height``: MATLAB grou
 
 import numpy as np
 
-from syrac.prepare.folders import listed
+from syrac.common.errors import listed
 
 
 def outside_mask(points, width, height):

@@ -11,9 +11,8 @@
 
 import os
 
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, listed
 from syrac.common.validation_split import draw_validation
-from syrac.prepare.folders import listed
 
 
 def read_name_list(path):

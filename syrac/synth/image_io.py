@@ -16,18 +16,12 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, listed
 from syrac.common.files import write_atomic
 from syrac.common.images import decode_image, image_file_problem, sniff_format
 from syrac.synth.sizing import binarize_mask, resize_mask
 
-MAX_LISTED = 5
 FORMATS = ("auto", "jpg", "png")
-
-
-def _listed(names):
-    more = f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
-    return ", ".join(str(name) for name in names[:MAX_LISTED]) + more
 
 
 def find_images(folder, option="--images", exclude=None):
@@ -56,13 +50,13 @@ def find_images(folder, option="--images", exclude=None):
     if clashes:
         raise SyracError(
             f"{option} {folder}: images that differ only by extension cannot be told apart: "
-            + _listed(clashes)
+            + listed(clashes)
         )
     unusable = [f"{path} ({problem})" for path in found.values()
                 if (problem := image_file_problem(path)) is not None]
     if unusable:
         raise SyracError(f"{option} {folder}: {len(unusable)} image(s) cannot be used: "
-                         + _listed(unusable))
+                         + listed(unusable))
     if not found:
         raise SyracError(
             f"{option} {folder}: no JPEG, PNG, BMP, GIF or TIFF image found (sub-folders included)"
@@ -77,7 +71,7 @@ def find_masks(folder, keys):
     if missing:
         raise SyracError(
             f"--masks {folder}: {len(missing)} source image(s) have no mask (same name, any "
-            f"image format, white where people are): {_listed(missing)}"
+            f"image format, white where people are): {listed(missing)}"
         )
     return {key: masks[key] for key in keys}
 
