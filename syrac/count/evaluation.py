@@ -40,18 +40,66 @@ class PatchwiseResult:
     seconds: float
 
 
-def patch_batches(paths, input_shape, n, batch_size, preprocessing="resnet_v2"):
-    """Batches of ``batch_size`` scaled patches: image 0's ``n * n`` patches first, row-major."""
-    n = check_grid(n, int(input_shape[0]), int(input_shape[1]))
+def patch_batches(paths, input_shape, ns, batch_size, preprocessing="resnet_v2"):
+    """Batches of ``batch_size`` scaled patches, each image decoded once for every grid in ``ns``.
+
+    Image 0's patches come first: its ``n * n`` patches for the first ``n`` of ``ns`` (row-major),
+    then those of the next ``n``, and so on; then image 1's.
+    """
+    ns = [check_grid(n, int(input_shape[0]), int(input_shape[1])) for n in ns]
     scaling = InputScaling(preprocessing)
+
+    def every_grid(image):
+        return tf.concat([patchify(image, n) for n in ns], axis=0)
+
     return (
         decoded_images(paths, input_shape)
-        .map(lambda image: patchify(image, n), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(every_grid, num_parallel_calls=tf.data.AUTOTUNE)
         .unbatch()
         .batch(batch_size)
         .map(scaling, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def evaluate_patchwise_grids(encoder, probe, items, input_shape, ns, batch_size,
+                             preprocessing="resnet_v2", progress=True):
+    """Count every test image at every grid size of ``ns``, decoding each image once.
+
+    Returns:
+        ``{n: PatchwiseResult}``; the result for one ``n`` equals :func:`evaluate_patchwise`'s.
+    """
+    paths = [path for path, _ in items]
+    counts = np.asarray([count for _, count in items], dtype=np.float64)
+    if not paths:
+        raise ValueError("evaluate_patchwise needs at least one image. Received: items=[]")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
+        )
+    ns = [check_grid(n, int(input_shape[0]), int(input_shape[1])) for n in ns]
+    if len(set(ns)) != len(ns):
+        raise ValueError(f"the grid sizes must be distinct. Received: ns={ns}")
+    per_image = sum(n * n for n in ns)
+    bar = progress_bar(len(paths), "image", enabled=progress)
+    chunks, done = [], 0
+    start = time.perf_counter()
+    with undecodable_images_named(paths):
+        for batch in patch_batches(paths, input_shape, ns, batch_size, preprocessing):
+            chunks.append(probe.predict(np.asarray(encoder(batch))))
+            done += int(batch.shape[0])
+            bar.update(done // per_image)
+    seconds = time.perf_counter() - start
+    everything = np.concatenate(chunks).reshape(len(paths), per_image)
+    results, offset = {}, 0
+    for n in ns:
+        patch_predictions = everything[:, offset: offset + n * n]
+        offset += n * n
+        results[n] = PatchwiseResult(
+            image_paths=paths, counts=counts, predictions=patch_predictions.sum(axis=1),
+            patch_predictions=patch_predictions, n=n, seconds=seconds,
+        )
+    return results
 
 
 def evaluate_patchwise(encoder, probe, items, input_shape, n, batch_size,
@@ -71,31 +119,6 @@ def evaluate_patchwise(encoder, probe, items, input_shape, n, batch_size,
     Returns:
         A :class:`PatchwiseResult`.
     """
-    paths = [path for path, _ in items]
-    counts = np.asarray([count for _, count in items], dtype=np.float64)
-    if not paths:
-        raise ValueError("evaluate_patchwise needs at least one image. Received: items=[]")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(
-            f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
-        )
     n = check_grid(n, int(input_shape[0]), int(input_shape[1]))
-    patches_per_image = n * n
-    bar = progress_bar(len(paths), "image", enabled=progress)
-    chunks, done = [], 0
-    start = time.perf_counter()
-    with undecodable_images_named(paths):
-        for batch in patch_batches(paths, input_shape, n, batch_size, preprocessing):
-            chunks.append(probe.predict(np.asarray(encoder(batch))))
-            done += int(batch.shape[0])
-            bar.update(done // patches_per_image)
-    seconds = time.perf_counter() - start
-    patch_predictions = np.concatenate(chunks).reshape(len(paths), patches_per_image)
-    return PatchwiseResult(
-        image_paths=paths,
-        counts=counts,
-        predictions=patch_predictions.sum(axis=1),
-        patch_predictions=patch_predictions,
-        n=n,
-        seconds=seconds,
-    )
+    return evaluate_patchwise_grids(encoder, probe, items, input_shape, [n], batch_size,
+                                    preprocessing, progress)[n]

@@ -51,3 +51,25 @@ def test_patch_predictions_and_sums(items, n, batch_size):
         assert result.image_paths[index] == path
     assert result.patch_predictions.shape == (3, n * n)
     assert result.n == n
+
+
+def test_every_grid_from_one_decoding_equals_each_grid_alone(items):
+    from syrac.count.evaluation import evaluate_patchwise_grids
+
+    probe = CountProbe(weights=[1.0, 2.0, 0.5], description={"feature_dim": 3})
+    decoded = []
+
+    def counting_encoder(images):
+        decoded.append(int(images.shape[0]))
+        return channel_means(images)
+
+    together = evaluate_patchwise_grids(counting_encoder, probe, items, SHAPE, [1, 2, 3], 7,
+                                        progress=False)
+    assert sum(decoded) == len(items) * (1 + 4 + 9)  # every patch of every grid encoded once
+    for n in (1, 2, 3):
+        alone = evaluate_patchwise(channel_means, probe, items, SHAPE, n, 5, progress=False)
+        np.testing.assert_allclose(together[n].patch_predictions, alone.patch_predictions,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(together[n].predictions, alone.predictions, rtol=1e-6)
+    with pytest.raises(ValueError, match="distinct"):
+        evaluate_patchwise_grids(channel_means, probe, items, SHAPE, [2, 2], 4, progress=False)
