@@ -23,6 +23,7 @@ COMMANDS = {
     "demo": ("syrac.demo.command", "run the whole method on a generated toy crowd world"),
     "prepare": ("syrac.prepare.command", "turn a raw benchmark download into annotations.json"),
     "synth": ("syrac.synth.command", "generate synthetic datasets with a diffusion model"),
+    "table": ("syrac.table.command", "a results table from a recipe: pre-train, probe, evaluate"),
 }
 
 

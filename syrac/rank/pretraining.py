@@ -12,14 +12,16 @@ import os
 import random
 
 from syrac.common.annotations import load_ranking_set
-from syrac.common.config import load_params, parse_overrides, validate
+from syrac.common.config import find_params_file, load_params, parse_overrides, validate
 from syrac.common.errors import SyracError
 from syrac.common.files import read_json, write_new_json
 from syrac.rank.run_folder import (
+    FINISHED,
     check_resumable,
     claim_interrupted_run,
     claim_run_to_resume,
     create_run_dir,
+    matching_runs,
     run_root,
 )
 
@@ -92,6 +94,21 @@ def pretraining_options(**values):
         raise TypeError(f"not options of train_wrapper.py: {unknown}")
     options.update(values)
     return argparse.Namespace(**options)
+
+
+def finished_run(args, default_params="baseline"):
+    """The newest finished run of the same command and parameters, or ``None``.
+
+    What a caller that wants "this pre-training, done once" reuses (the results table), where
+    the same command run again would start a new run.
+    """
+    _require(args)
+    params, _ = load_params(args.params_dir, args.params or default_params,
+                            parse_overrides(args.set))
+    recorded = dict(vars(args), seed_given=args.seed is not None)
+    root = run_root(args.experiment_dir, args.experiment_name, args.dataset, args.index)
+    recorded["params_file"] = find_params_file(args.params_dir, args.params or default_params)
+    return next(matching_runs(root, recorded, params, states=FINISHED), None)
 
 
 def run_pretraining(args, default_params="baseline"):

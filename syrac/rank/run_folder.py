@@ -21,6 +21,7 @@ from syrac.common.errors import SyracError
 from syrac.common.files import read_json, timestamp, write_json_atomic
 
 UNFINISHED = "running"
+FINISHED = ("completed", "early_stopped")
 # Arguments that do not change what a run computes; ignored when matching a run to resume.
 _NOT_IDENTITY = {"resume", "new_run", "seed", "seed_given", "run_eagerly"}
 
@@ -164,6 +165,12 @@ def claim_interrupted_run(root, args, params=None):
 
 
 def _interrupted_runs(root, args, params):
+    yield from matching_runs(root, args, params, states=(UNFINISHED,))
+
+
+def matching_runs(root, args, params=None, states=(UNFINISHED,)):
+    """Run folders under ``root``, newest first, in one of ``states``, started with the same
+    arguments (and, with ``params``, the same hyper-parameters)."""
     if not os.path.isdir(root):
         return
     wanted = run_identity(args)
@@ -171,7 +178,7 @@ def _interrupted_runs(root, args, params):
         run_dir = os.path.join(root, name)
         if not os.path.isdir(run_dir):
             continue
-        if read_status(run_dir).get("state") != UNFINISHED:
+        if read_status(run_dir).get("state") not in states:
             continue
         recorded = read_json(os.path.join(run_dir, "args.json"), default=None)
         if recorded is None or run_identity(recorded) != wanted:

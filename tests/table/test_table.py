@@ -1,0 +1,198 @@
+"""``python -m syrac table`` on fixtures: recipe checks, selection rules, reuse, the four files."""
+
+import csv
+import json
+import os
+import shutil
+
+import pytest
+
+from syrac.__main__ import main as syrac_main
+from syrac.common.errors import SyracError
+from syrac.fixtures import make_count_set, make_ranking_set
+from syrac.table.literature import read_literature
+from syrac.table.recipe import load_recipe
+from syrac.table.rows import Epoch
+from syrac.table.selection import choose
+from tests.conftest import REPO
+
+LITERATURE = """method,venue,dataset,mae,rmse,source
+CrowdCLIP,CVPR 2023,Bench,146.1,,secondary notes of the AFreeCA paper (ECCV 2024)
+SYRAC,paper,Bench,,,not available to us: left empty
+"""
+
+
+def _benchmark_with_val(data_dir):
+    """``bench`` with a labelled test split and a labelled val split."""
+    make_count_set(str(data_dir), "bench_test", images=3, split="test", seed=2)
+    make_count_set(str(data_dir), "bench_val", images=2, split="val", seed=3)
+    test = json.loads((data_dir / "bench_test" / "annotations.json").read_text())["test"]
+    val = json.loads((data_dir / "bench_val" / "annotations.json").read_text())["val"]
+    (data_dir / "bench").mkdir()
+    (data_dir / "bench" / "annotations.json").write_text(json.dumps({"test": test, "val": val}))
+
+
+@pytest.fixture(scope="module")
+def table_data(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    make_ranking_set(str(data), "rank", train_pairs=4, val_pairs=2)
+    make_count_set(str(data), "noisy", images=5)
+    _benchmark_with_val(data)
+    return data
+
+
+def write_recipe(folder, data, **changes):
+    recipe = {
+        "title": "Fixture table", "data_dir": str(data), "params_dir": str(REPO / "config"),
+        "params": "tiny", "set": ["epochs=2"], "seeds": [0], "noisy_set": "noisy", "N": [1, 2],
+        "selection": {"rule": "count_val"},
+        "benchmarks": [{"dataset": "bench", "split": "test", "val_split": "val",
+                        "label": "Bench"}],
+        "encoders": [{"name": "untrained", "untrained": True},
+                     {"name": "SYRAC ranking", "pretrain": {"dataset": "rank"}}],
+        "literature": "literature.csv",
+    }
+    recipe.update(changes)
+    recipe = {key: value for key, value in recipe.items() if value is not None}
+    (folder / "literature.csv").write_text(LITERATURE)
+    path = folder / "recipe.yaml"
+    path.write_text("# Command: python -m syrac table recipe.yaml\n" + json.dumps(recipe))
+    return path
+
+
+def _table(folder, recipe, capsys=None):
+    assert syrac_main(["table", str(recipe), "--out", str(folder / "out")]) == 0
+    return json.loads((folder / "out" / "table.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def first_table(table_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("table")
+    recipe = write_recipe(folder, table_data)
+    return folder, recipe, _table(folder, recipe)
+
+
+@pytest.mark.slow
+def test_table_files_agree_with_the_cells_they_name(first_table):
+    folder, _, document = first_table
+    out = folder / "out"
+    assert {p.name for p in out.iterdir()} >= {"table.md", "table.csv", "table.tex",
+                                               "table.json", "cells", "probes", "runs"}
+    assert [r["encoder"] for r in document["rows"]] == ["untrained", "SYRAC ranking"]
+    for row in document["rows"]:
+        (source,) = row["sources"]
+        cell = json.loads(open(source).read())
+        assert cell["split"] == "test" and cell["N"] == row["N"][0]
+        assert row["mae"]["mean"] == cell["mae"] and row["rmse"]["mean"] == cell["rmse"]
+        for n, grid in row["grid"].items():
+            (grid_source,) = grid["sources"]
+            grid_cell = json.loads(open(grid_source).read())
+            assert grid_cell["N"] == int(n) and grid_cell["mae"] == grid["mae"]["mean"]
+        assert row["selected_on"] and all(
+            json.loads(open(f).read())["split"] == "val" for f in row["selected_on"])
+    with open(out / "table.csv", newline="") as handle:
+        ours = [r for r in csv.DictReader(handle) if r["kind"] == "ours"]
+    assert [float(r["mae_mean"]) for r in ours] == [r["mae"]["mean"] for r in document["rows"]]
+    markdown = (out / "table.md").read_text()
+    assert "selected on labelled val" in markdown and '"MSE"' in markdown
+    assert f"{document['rows'][1]['mae']['mean']:.2f}" in markdown
+    assert "CrowdCLIP (CVPR 2023) | 146.1 |" in markdown
+    assert "\\begin{tabular}" in (out / "table.tex").read_text()
+    pretrained = document["rows"][1]
+    assert pretrained["epochs"][0] in (1, 2)
+
+
+@pytest.mark.slow
+def test_a_second_run_reuses_every_cell_and_rewrites_none(first_table, capsys):
+    folder, recipe, document = first_table
+    out = folder / "out"
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "cells").iterdir()}
+    again = _table(folder, recipe)
+    printed = capsys.readouterr().out
+    assert "0 probe(s) and cell(s) computed" in printed
+    assert "reusing the finished pre-training" in printed
+    assert {p: p.stat().st_mtime_ns for p in (out / "cells").iterdir()} == stamps
+    assert again["rows"] == document["rows"]
+
+
+@pytest.mark.slow
+def test_count_val_never_reads_test_labels(first_table, table_data, tmp_path):
+    folder, _, document = first_table
+    poisoned = tmp_path / "data"
+    shutil.copytree(table_data, poisoned)
+    path = poisoned / "bench" / "annotations.json"
+    bench = json.loads(path.read_text())
+    for item in bench["test"]:
+        item["count"] = item["count"] * 37 + 1000  # test labels changed beyond recognition
+    path.write_text(json.dumps(bench))
+    out = tmp_path / "out"
+    shutil.copytree(folder / "out" / "runs", out / "runs")  # the same pre-training, reused
+    recipe = write_recipe(tmp_path, poisoned)
+    assert syrac_main(["table", str(recipe), "--out", str(out)]) == 0
+    poisoned_document = json.loads((out / "table.json").read_text())
+    for before, after in zip(document["rows"], poisoned_document["rows"]):
+        assert (after["N"], after["epochs"]) == (before["N"], before["epochs"])
+        assert after["mae"]["mean"] != before["mae"]["mean"]  # the test labels did change
+
+
+def test_the_rules():
+    epochs = [Epoch(1, "a", 0.7), Epoch(2, "b", 0.4), Epoch(3, "c", 0.5)]
+    assert choose("fixed", 2, epochs) == (2, 2)
+    assert choose("rank_val", 3, epochs) == (1, 3)
+    assert choose("rank_val", 1, [Epoch(None, "x")]) == (0, 1)
+    val = {(0, 1): 5.0, (0, 2): 4.0, (1, 1): 3.5, (1, 2): 3.9, (2, 1): 3.5}
+    assert choose("count_val", None, epochs, val) == (1, 1)  # ties: the earlier epoch
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"colour": "red"}, "unknown key(s) ['colour']"),
+    ({"noisy_set": "nowhere"}, "nowhere/annotations.json: no such file"),
+    ({"benchmarks": [{"dataset": "missing", "split": "test", "val_split": "val"}]},
+     "no dataset 'missing'"),
+    ({"benchmarks": [{"dataset": "bench", "split": "test"}]},
+     "'benchmarks[0].val_split' is needed by selection rule count_val"),
+    ({"benchmarks": [{"dataset": "bench", "split": "val", "val_split": "val"}]},
+     "nothing may be selected on the split that is reported"),
+    ({"selection": {"rule": "best_on_test"}}, "'selection.rule' must be one of"),
+    ({"selection": {"rule": "fixed", "N": 3}}, "'selection.N' must be one of N [1, 2]"),
+    ({"N": [0]}, "'N' must be distinct integers >= 1"),
+    ({"encoders": [{"name": "x", "untrained": True, "pretrain": {"dataset": "rank"}}]},
+     "needs exactly one of"),
+    ({"encoders": [{"name": "x", "pretrain": {"dataset": "no_such_pairs"}}]},
+     "no ranking set 'no_such_pairs'"),
+    ({"N": [1, 40]}, "--N 40 is too large for the input shape 32x48"),
+])
+def test_bad_recipes_are_refused_in_one_line_before_any_work(table_data, tmp_path, capsys,
+                                                            changes, message):
+    recipe = write_recipe(tmp_path, table_data, **changes)
+    with pytest.raises(SystemExit) as exited:
+        syrac_main(["table", str(recipe), "--out", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and message in errors[0], errors
+    assert not (tmp_path / "out").exists()
+
+
+def test_unlabelled_split_is_refused(table_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(table_data, data)
+    path = data / "bench" / "annotations.json"
+    bench = json.loads(path.read_text())
+    del bench["test"][0]["count"]
+    path.write_text(json.dumps(bench))
+    with pytest.raises(SyracError, match="1 of 3 images of bench/test have no count"):
+        load_recipe(str(write_recipe(tmp_path, data)))
+
+
+def test_literature_rows_keep_their_sources(tmp_path):
+    path = tmp_path / "literature.csv"
+    path.write_text(LITERATURE)
+    rows = read_literature(str(path))
+    assert rows[0].mae == 146.1 and rows[0].rmse is None
+    assert rows[0].source.startswith("secondary notes")
+    assert rows[1].mae is None and "not available" in rows[1].source
+    path.write_text("method,venue,dataset,mae,rmse,source\nX,Y,Bench,1,2,\n")
+    with pytest.raises(SyracError, match="line 2: every number needs its source"):
+        read_literature(str(path))
+    shipped = read_literature(str(REPO / "config" / "literature.csv"))
+    assert shipped and all(row.source for row in shipped)
