@@ -75,3 +75,15 @@ def finetune_parser():
                         help="fit the probe, evaluate it, or both (the authors' behaviour)")
     parser.add_argument("--seed", type=integer, default=None, help="random seed")
     return parser
+
+
+def options_from_defaults(parser, **values):
+    """A namespace of ``parser``'s defaults with ``values`` in place: a command's options for
+    callers inside the library, with no command line to build or parse."""
+    options = {action.dest: action.default for action in parser._actions
+               if action.dest != "help"}
+    unknown = sorted(set(values) - set(options))
+    if unknown:
+        raise TypeError(f"not options of {parser.prog}: {unknown}")
+    options.update(values)
+    return argparse.Namespace(**options)

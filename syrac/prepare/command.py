@@ -102,6 +102,17 @@ def _add_intra_rank(subparsers):
                         help="replace an existing DATA/NAME/annotations.json")
 
 
+def intra_rank_options(**values):
+    """The options of ``prepare intra-rank`` as a namespace: every default, then ``values``."""
+    from syrac.cli import options_from_defaults
+
+    subparsers = argparse.ArgumentParser(add_help=False).add_subparsers(dest="dataset")
+    _add_intra_rank(subparsers)
+    options = options_from_defaults(subparsers.choices[INTRA_RANK], **values)
+    options.dataset = INTRA_RANK
+    return options
+
+
 def parser(prog):
     """The parser of ``python -m syrac prepare``."""
     result = argparse.ArgumentParser(

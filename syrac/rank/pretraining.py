@@ -7,7 +7,6 @@ is one (or ``--resume RUN_DIR``), else a new timestamped folder with ``hyperpara
 ``args.json``; then :func:`syrac.rank.training.pretrain` trains in it.
 """
 
-import argparse
 import os
 import random
 
@@ -80,20 +79,10 @@ def prepare_run(args, default_params="baseline"):
 
 
 def pretraining_options(**values):
-    """The options of ``train_wrapper.py`` as a namespace: every default, then ``values``.
+    """The options of ``train_wrapper.py`` as a namespace: every default, then ``values``."""
+    from syrac.cli import options_from_defaults, training_parser
 
-    For callers inside the library (the demo), which then need no command line at all.
-    """
-    from syrac.cli import training_parser
-
-    parser = training_parser()
-    options = {action.dest: action.default for action in parser._actions
-               if action.dest != "help"}
-    unknown = sorted(set(values) - set(options))
-    if unknown:
-        raise TypeError(f"not options of train_wrapper.py: {unknown}")
-    options.update(values)
-    return argparse.Namespace(**options)
+    return options_from_defaults(training_parser(), **values)
 
 
 def finished_run(args, default_params="baseline"):

@@ -21,6 +21,12 @@ refused in one line naming the recipe and the key, before anything is trained or
       - {name: SYRAC ranking, pretrain: {dataset: sha_removed}}
       - {name: authors' checkpoint, checkpoint: path/to/best_model_05.keras}
     literature: literature.csv      # optional, relative to the recipe file
+
+Two optional keys make the data first: ``toy_world: {cache: demo/world, height: 64, ...}`` draws
+(or reuses) a toy world (:class:`syrac.toy_world.world.WorldConfig` fields) and uses its data
+folder as ``data_dir``; ``intra_rank: {out: NAME, from: RANKING_SET, levels: 5, ...}`` makes a
+ranking set of nested crops (``prepare intra-rank``'s options) from the source images of the
+train split of ``from``, unless ``DATA/NAME`` exists.
 """
 
 import dataclasses
@@ -34,7 +40,9 @@ from syrac.count.patches import check_grid
 
 RULES = ("fixed", "rank_val", "count_val")
 TOP_KEYS = {"data_dir", "params_dir", "params", "set", "seeds", "noisy_set", "N", "selection",
-            "benchmarks", "encoders", "literature", "title"}
+            "benchmarks", "encoders", "literature", "title", "toy_world", "intra_rank"}
+INTRA_RANK_KEYS = {"out", "from", "levels", "scale", "chains", "placement", "min_side",
+                   "val_fraction", "seed"}
 ENCODER_KINDS = ("untrained", "pretrain", "checkpoint")
 
 
@@ -206,11 +214,14 @@ def load_recipe(path):
     unknown = sorted(set(document) - TOP_KEYS)
     if unknown:
         _fail(path, f"unknown key(s) {unknown}; known keys are {sorted(TOP_KEYS)}")
-    for key in ("data_dir", "noisy_set", "N", "selection", "benchmarks", "encoders"):
+    for key in ("noisy_set", "N", "selection", "benchmarks", "encoders"):
         if key not in document:
             _fail(path, f"missing key '{key}'")
+    if ("data_dir" in document) == ("toy_world" in document):
+        _fail(path, "give either 'data_dir' or 'toy_world' (which makes the data)")
     base = os.path.dirname(os.path.abspath(path))
-    data_dir = _relative(str(document["data_dir"]), base)
+    world = _toy_world(path, document.get("toy_world"), base)
+    intra_rank = _intra_rank(path, document.get("intra_rank"))
     params_dir = _relative(str(document.get("params_dir", "config")), base)
     ns = _integers(path, "N", document["N"], 1)
     rule, fixed_n = _selection(path, document["selection"], ns)
@@ -230,6 +241,14 @@ def load_recipe(path):
         literature = _relative(str(literature), base)
         if not os.path.isfile(literature):
             _fail(path, f"'literature' {literature}: no such file")
+    if world is not None:
+        from syrac.toy_world.world import load_or_generate_world
+
+        data_dir = load_or_generate_world(*world)
+    else:
+        data_dir = _relative(str(document["data_dir"]), base)
+    if intra_rank is not None:
+        _make_intra_rank(path, data_dir, intra_rank)
     recipe = Recipe(
         path=path, title=str(document.get("title") or os.path.basename(path)), data_dir=data_dir,
         params_dir=params_dir, params_name=str(document.get("params", "baseline")),
@@ -239,6 +258,50 @@ def load_recipe(path):
     )
     _check_data(recipe)
     return recipe
+
+
+def _toy_world(path, spec, base):
+    """``(cache folder, WorldConfig)`` of a ``toy_world`` key, checked; None without one."""
+    if spec is None:
+        return None
+    from syrac.toy_world.world import WorldConfig
+
+    fields = {field.name for field in dataclasses.fields(WorldConfig)}
+    if not isinstance(spec, dict) or set(spec) - fields - {"cache"}:
+        _fail(path, f"'toy_world' accepts cache and {sorted(fields)}. Received: {spec!r}")
+    values = {key: tuple(value) if isinstance(value, list) else value
+              for key, value in spec.items() if key != "cache"}
+    try:
+        config = WorldConfig(**values)
+        config.check()
+    except (TypeError, ValueError) as error:
+        _fail(path, f"'toy_world': {error}")
+    return _relative(str(spec.get("cache", os.path.join("demo", "world"))), base), config
+
+
+def _intra_rank(path, spec):
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) - INTRA_RANK_KEYS \
+            or not isinstance(spec.get("out"), str) or not isinstance(spec.get("from"), str):
+        _fail(path, f"'intra_rank' needs out and from, and accepts {sorted(INTRA_RANK_KEYS)}. "
+                    f"Received: {spec!r}")
+    return dict(spec)
+
+
+def _make_intra_rank(path, data_dir, spec):
+    """``prepare intra-rank`` on the train sources of ``spec["from"]``, unless already made."""
+    if os.path.isfile(annotations_path(data_dir, spec["out"])):
+        print(f"{annotations_path(data_dir, spec['out'])}: reusing the intra-image ranking set")
+        return
+    from syrac.common.annotations import load_ranking_set
+    from syrac.prepare.command import intra_rank_options
+    from syrac.prepare.intra_rank import prepare_intra_rank
+
+    sources = sorted({source for source, _ in load_ranking_set(data_dir, spec["from"])["train"]})
+    settings = {key: value for key, value in spec.items() if key not in ("out", "from")}
+    prepare_intra_rank(intra_rank_options(images=sources, data_dir=data_dir, out=spec["out"],
+                                          **settings))
 
 
 def _check_data(recipe):

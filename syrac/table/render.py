@@ -125,7 +125,8 @@ def markdown(recipe, document):
     for r in document["rows"]:
         epochs = ", ".join("-" if e is None else str(e) for e in r["epochs"])
         lines.append(f"- {r['encoder']} / {r['benchmark']} (seeds {r['seeds']}, epochs {epochs}): "
-                     + ", ".join(os.path.relpath(s) for s in r["sources"]))
+                     + ", ".join(os.path.relpath(s, os.path.dirname(os.path.dirname(s)))
+                                 for s in r["sources"]))
     return "\n".join(lines) + "\n"
 
 

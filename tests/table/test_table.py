@@ -196,3 +196,21 @@ def test_literature_rows_keep_their_sources(tmp_path):
         read_literature(str(path))
     shipped = read_literature(str(REPO / "config" / "literature.csv"))
     assert shipped and all(row.source for row in shipped)
+
+
+@pytest.mark.slow
+def test_the_quick_toy_recipe_runs_end_to_end(tmp_path):
+    text = (REPO / "config" / "recipes" / "toy_quick.yaml").read_text()
+    text = text.replace("cache: ../../demo/world", f"cache: {tmp_path / 'world'}")
+    text = text.replace("params_dir: ..", f"params_dir: {REPO / 'config'}")
+    recipe = tmp_path / "toy_quick.yaml"
+    recipe.write_text(text)
+    assert syrac_main(["table", str(recipe), "--out", str(tmp_path / "out")]) == 0
+    document = json.loads((tmp_path / "out" / "table.json").read_text())
+    assert [r["encoder"] for r in document["rows"]] == [
+        "none (untrained)", "intra-image ranking", "SYRAC ranking"]
+    assert all(set(r["grid"]) == {"1", "2"} for r in document["rows"])
+    assert document["rule"] == "rank_val" and document["N"] == 1
+    intra = json.loads(next((tmp_path / "world").glob("*/data/toy_intra_rank/annotations.json"))
+                       .read_text())
+    assert intra["train"] and intra["val"]
