@@ -214,3 +214,25 @@ def test_the_quick_toy_recipe_runs_end_to_end(tmp_path):
     intra = json.loads(next((tmp_path / "world").glob("*/data/toy_intra_rank/annotations.json"))
                        .read_text())
     assert intra["train"] and intra["val"]
+
+
+@pytest.mark.parametrize("name", ["paper.yaml", "toy.yaml", "toy_quick.yaml"])
+def test_shipped_recipes_declare_their_command_runtime_and_numbers(name):
+    text = (REPO / "config" / "recipes" / name).read_text()
+    header = text.split("\n\n")[0] if not text.startswith("#") else \
+        "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    for word in ("Command:", "Runtime:", "Expect:"):
+        assert word in header, f"{name}: its header comment gives no {word}"
+    from syrac.common.numbers import load_yaml
+
+    document = load_yaml(text)
+    assert set(document) <= __import__("syrac.table.recipe", fromlist=["TOP_KEYS"]).TOP_KEYS
+
+
+def test_paper_recipe_is_refused_cleanly_without_its_data(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        syrac_main(["table", str(REPO / "config" / "recipes" / "paper.yaml"),
+                    "--out", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "paper.yaml" in line and "data" in line
