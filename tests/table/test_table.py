@@ -236,3 +236,36 @@ def test_paper_recipe_is_refused_cleanly_without_its_data(tmp_path, capsys):
     assert exited.value.code == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "paper.yaml" in line and "data" in line
+
+
+@pytest.mark.slow
+def test_a_killed_table_run_continues_and_keeps_its_finished_cells(table_data, tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    recipe = write_recipe(tmp_path, table_data, selection={"rule": "fixed", "N": 1},
+                          benchmarks=[{"dataset": "bench", "split": "test", "label": "Bench"}])
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "syrac", "table", str(recipe), "--out",
+                                str(out)], cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and not list((out / "cells").glob("*.json")):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    finished = {p: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
+    assert finished, "the run was killed before its first cell"
+    assert syrac_main(["table", str(recipe), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    import re
+
+    computed, reused = map(int, re.search(r"(\d+) probe\(s\) and cell\(s\) computed, (\d+) "
+                                          r"reused", printed).groups())
+    assert reused >= len(finished) and computed >= 1
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished  # kept, not rewritten
+    document = json.loads((out / "table.json").read_text())
+    assert len(document["rows"]) == 2
+    assert not list(out.rglob("*.tmp")) and not list((out / "probes").glob(".*"))
