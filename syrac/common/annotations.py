@@ -97,6 +97,15 @@ def _split_entries(path, document, split, kind):
     return entries
 
 
+def _objects(path, split, entries):
+    """``(where, entry)`` for each entry of a split, refusing one that is not an object."""
+    for index, entry in enumerate(entries):
+        where = f"{split}[{index}]"
+        if not isinstance(entry, dict):
+            raise SyracError(f"{path}: {where} must be an object, got {type(entry).__name__}")
+        yield where, entry
+
+
 def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val")):
     """Load and validate a ranking set.
 
@@ -121,12 +130,7 @@ def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val
     for split in splits:
         entries = _split_entries(path, document, split, "pairs")
         pairs = []
-        for index, entry in enumerate(entries):
-            where = f"{split}[{index}]"
-            if not isinstance(entry, dict):
-                raise SyracError(
-                    f"{path}: {where} must be an object, got {type(entry).__name__}"
-                )
+        for where, entry in _objects(path, split, entries):
             source = _check_path_field(path, where, entry, "source_image")
             target = _check_path_field(path, where, entry, "target_image")
             if source.lstrip("/\\") == target.lstrip("/\\"):
@@ -211,12 +215,7 @@ def load_count_set(data_dir, dataset, split=None, allow_missing_counts=False):
     if not entries:
         raise SyracError(f"{path}: the '{name}' split is empty")
     items = []
-    for index, entry in enumerate(entries):
-        where = f"{name}[{index}]"
-        if not isinstance(entry, dict):
-            raise SyracError(
-                f"{path}: {where} must be an object, got {type(entry).__name__}"
-            )
+    for where, entry in _objects(path, name, entries):
         image = _check_path_field(path, where, entry, "image")
         if "count" not in entry:
             if not allow_missing_counts:
