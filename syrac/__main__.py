@@ -24,13 +24,15 @@ COMMANDS = {
     "prepare": ("syrac.prepare.command", "turn a raw benchmark download into annotations.json"),
     "synth": ("syrac.synth.command", "generate synthetic datasets with a diffusion model"),
     "table": ("syrac.table.command", "a results table from a recipe: pre-train, probe, evaluate"),
+    "count": ("syrac.count.count_images", "count people in any images with a trained model"),
+    "export": ("syrac.count.export", "write one Keras (or TF Serving) model that counts"),
 }
 
 
 def top_level_parser():
     """``python -m syrac COMMAND ...``: the command name, everything else goes to the command."""
     parser = argparse.ArgumentParser(
-        prog="python -m syrac",
+        prog=_invoked_as(),
         description="SYRAC commands. Pre-training and the count step are train_wrapper.py and "
                     "finetune_wrapper.py.",
         epilog="commands:\n" + "\n".join(f"  {name:<9} {about}" for name, (_, about) in COMMANDS.items()),
@@ -42,10 +44,15 @@ def top_level_parser():
     return parser
 
 
+def _invoked_as():
+    """``syrac`` when run as the installed console command, else ``python -m syrac``."""
+    return "syrac" if os.path.basename(sys.argv[0]) == "syrac" else "python -m syrac"
+
+
 def main(argv=None):
     top = top_level_parser().parse_args(argv)
     module = importlib.import_module(COMMANDS[top.command][0])
-    program = f"python -m syrac {top.command}"
+    program = f"{_invoked_as()} {top.command}"
     parser = module.parser(program)
     args = parser.parse_args(top.arguments)
     with reported_errors(program), output_folders(parser, args):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import syrac.rank.augmentation  # noqa: F401 (registers the layers)
+import syrac.count.counter  # noqa: F401 (registers every syrac class)
+import syrac.rank.augmentation  # noqa: F401
 import syrac.rank.input_scaling  # noqa: F401
 import syrac.rank.ranking_model  # noqa: F401
 from syrac.rank.augmentation import (
@@ -46,7 +47,15 @@ def _ranker():
                          augmentation=RankingAugmentation(2), input_scaling=InputScaling("caffe"))
 
 
-MODEL_FACTORIES = {"SiameseRanker": _ranker}
+def _counter():
+    from syrac.count.counter import PatchCounter
+
+    weights = np.random.default_rng(0).uniform(0, 0.01, 2048)
+    return PatchCounter(build_encoder("resnet50", SHAPE, None), n=2, image_shape=SHAPE,
+                        preprocessing="caffe", head_weights=weights)
+
+
+MODEL_FACTORIES = {"SiameseRanker": _ranker, "PatchCounter": _counter}
 
 
 def assert_keras_round_trip(obj, inputs, folder):
@@ -79,6 +88,9 @@ def test_layer_round_trip(name, tmp_path):
     assert_keras_round_trip(LAYER_FACTORIES[name](), IMAGES, tmp_path)
 
 
+MODEL_INPUTS = {"SiameseRanker": (IMAGES, IMAGES[::-1]), "PatchCounter": IMAGES}
+
+
 @pytest.mark.parametrize("name", sorted(MODEL_FACTORIES))
 def test_model_round_trip(name, tmp_path):
-    assert_keras_round_trip(MODEL_FACTORIES[name](), (IMAGES, IMAGES[::-1]), tmp_path)
+    assert_keras_round_trip(MODEL_FACTORIES[name](), MODEL_INPUTS[name], tmp_path)

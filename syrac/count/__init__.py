@@ -12,5 +12,8 @@ Modules, one job each:
 - ``patches``: the N x N grid of patches, each resized back to the input shape;
 - ``evaluation``: counting benchmark images patch by patch and summing;
 - ``metrics``: MAE, the authors' MSE (no root), RMSE and R²;
-- ``figures``: error by count range, predicted vs true, patch grids, comparison plots.
+- ``figures``: error by count range, predicted vs true, patch grids, comparison plots;
+- ``counter``: one Keras model that counts (scaling, encoder, head, grid), and its export;
+- ``count_images``: ``python -m syrac count``, any images with a trained model;
+- ``export``: ``python -m syrac export``, the counter as ``.keras`` or a TF SavedModel.
 """

@@ -59,8 +59,9 @@ from syrac.toy_world.world import (
     load_or_generate_world,
 )
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG_DIR = os.path.join(REPO, "config")
+# The parameter sets ship inside the package (config/ at the repository root links here), so the
+# demo finds them from any folder once syrac is installed.
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config")
 TRAINING_EXPERIMENT = "training/baseline"
 KERAS_IMAGENET_FILE = os.path.join(
     "~", ".keras", "models", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"

@@ -23,7 +23,7 @@ refused in one line naming the recipe and the key, before anything is trained or
     literature: literature.csv      # optional, relative to the recipe file
 
 Two optional keys make the data first: ``toy_world: {cache: demo/world, height: 64, ...}`` draws
-(or reuses) a toy world (:class:`syrac.toy_world.world.WorldConfig` fields) and uses its data
+(or reuses, from ``cache``, relative to the current folder as the demo's) a toy world (:class:`syrac.toy_world.world.WorldConfig` fields) and uses its data
 folder as ``data_dir``; ``intra_rank: {out: NAME, from: RANKING_SET, levels: 5, ...}`` makes a
 ranking set of nested crops (``prepare intra-rank``'s options) from the source images of the
 train split of ``from``, unless ``DATA/NAME`` exists.
@@ -276,7 +276,8 @@ def _toy_world(path, spec, base):
         config.check()
     except (TypeError, ValueError) as error:
         _fail(path, f"'toy_world': {error}")
-    return _relative(str(spec.get("cache", os.path.join("demo", "world"))), base), config
+    # Like the demo's --cache, relative to the current folder, not to the recipe.
+    return str(spec.get("cache", os.path.join("demo", "world"))), config
 
 
 def _intra_rank(path, spec):
