@@ -202,7 +202,7 @@ def test_a_failure_while_copying_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_copy_refuses_to_mix_with_a_folder_it_did_not_write(tmp_path):
-    raw, data = tmp_path / "raw", tmp_path / "data"
+    data = tmp_path / "data"
     raw_fixtures.make_nwpu_crowd(data)  # unpacked as DATA/NWPU-Crowd/images, jsons, ...
     options = ["--src", data / "NWPU-Crowd", "--data_dir", data, "--out", "NWPU-Crowd"]
     before = listing(data)
