@@ -82,7 +82,7 @@ def test_split_val_evaluates_the_val_split(val_run, prepared):
     assert completed.returncode == 0, completed.stderr[-3000:]
     last = completed.stdout.strip().splitlines()[-1]
     assert re.match(r"^MAE \d+\.\d\d RMSE \d+\.\d\d on nwpu_crowd \(val\), N=2$", last), last
-    (document,) = results(runs)
+    (document,) = [d for d in results(runs) if d["test_data"] == "nwpu_crowd"]  # any order
     val = load_count_set(str(prepared), "nwpu_crowd", split="val")
     assert document["test_split"] == "val" and document["test_data"] == "nwpu_crowd"
     assert document["image_paths"] == [path for path, _ in val]
@@ -94,7 +94,7 @@ def test_the_test_split_of_a_prepared_benchmark_is_evaluated(val_run, prepared, 
     _, runs = val_run
     run_in_process(command(prepared, runs, "--test_data", "shanghaitech_a", "--stage", "evaluate"))
     assert capsys.readouterr().out.strip().splitlines()[-1].endswith("on shanghaitech_a, N=2")
-    document = results(runs)[-1]
+    (document,) = [d for d in results(runs) if d["test_data"] == "shanghaitech_a"]
     test = load_count_set(str(prepared), "shanghaitech_a", split="test")
     assert document["test_split"] == "test"
     assert document["image_paths"] == [path for path, _ in test]  # absolute raw paths
