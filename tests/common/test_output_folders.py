@@ -66,6 +66,7 @@ def test_a_file_in_the_way_is_named(tmp_path):
         create_output_folders(parser, args)
 
 
+@pytest.mark.slow
 def test_synth_makes_a_dataset_in_a_data_dir_that_did_not_exist(tmp_path):
     preset = build_tiny_preset(str(tmp_path / "preset"))
     data = tmp_path / "not" / "yet"

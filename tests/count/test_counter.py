@@ -53,6 +53,7 @@ def _exported(root, checkpoint, name, *extra):
     return out
 
 
+@pytest.mark.slow
 def test_keras_counter_gives_the_finetune_predictions(fitted):
     root, checkpoint, results = fitted
     counter = keras.models.load_model(_exported(root, checkpoint, "counter.keras"))
@@ -65,6 +66,7 @@ def test_keras_counter_gives_the_finetune_predictions(fitted):
                                    atol=1e-6)
 
 
+@pytest.mark.slow
 def test_saved_model_counter_takes_image_bytes(fitted):
     root, checkpoint, results = fitted
     folder = _exported(root, checkpoint, "counter_saved_model", "--format", "saved_model")
@@ -75,6 +77,7 @@ def test_saved_model_counter_takes_image_bytes(fitted):
     assert outputs["patch_counts"].shape == (len(results["image_paths"]), 4)
 
 
+@pytest.mark.slow
 def test_export_refuses_to_overwrite_and_needs_a_probe(fitted, tmp_path, capsys):
     root, checkpoint, _ = fitted
     kept = tmp_path / "kept.keras"
@@ -89,6 +92,7 @@ def test_export_refuses_to_overwrite_and_needs_a_probe(fitted, tmp_path, capsys)
     assert "no count probe fitted for this encoder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_count_folders_globs_and_a_corrupt_file(fitted, tmp_path, capsys):
     root, checkpoint, results = fitted
     counter_path = _exported(root, checkpoint, "counter.keras")

@@ -1,0 +1,89 @@
+"""Command-line parsers of the two wrappers, with the authors' option names kept unchanged."""
+
+import argparse
+
+from syrac.common.numbers import integer
+from syrac.common.output_folders import OutputFolder
+
+
+def training_parser():
+    """Options of ``train_wrapper.py`` (the authors' ones first, then ours)."""
+    parser = argparse.ArgumentParser(
+        prog="train_wrapper.py",
+        description="Pre-train the SYRAC ranking encoder on a ranking set.",
+    )
+    parser.add_argument("--experiment", required=True,
+                        help="experiment name under experiments/, e.g. training/baseline")
+    parser.add_argument("--index", type=integer, default=0,
+                        help="repeat index of this run (a folder level of the run path)")
+    parser.add_argument("--dataset", help="dataset folder name inside --data_dir")
+    parser.add_argument("--data_dir", help="folder holding <dataset>/annotations.json")
+    parser.add_argument("--experiment_dir", default="runs", action=OutputFolder,
+                        help="where run folders go (the authors' default was 'experiments', "
+                             "which is our code package; ours is 'runs')")
+    parser.add_argument("--experiment_name", help="name of this experiment's run folders")
+    parser.add_argument("--params_dir", default="./config/",
+                        help="folder holding <params>.yaml or <params>.params.json")
+    parser.add_argument("--patience", type=integer, default=10,
+                        help="early-stopping patience on val_loss, in epochs")
+    parser.add_argument("--filter_classes", nargs="*", default=[],
+                        help="pair types (info.type) to leave out")
+    parser.add_argument("--params", default=None,
+                        help="parameter set name in --params_dir (default: the experiment's)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override hyper-parameters, e.g. --set epochs=1 input_shape=[64,96,3]")
+    parser.add_argument("--seed", type=integer, default=None,
+                        help="random seed (default: drawn at random and recorded in args.json)")
+    parser.add_argument("--resume", metavar="RUN_DIR", default=None,
+                        help="continue the interrupted run in RUN_DIR")
+    parser.add_argument("--new_run", action="store_true",
+                        help="start a new run folder even if an interrupted one matches")
+    parser.add_argument("--strategy", choices=["default", "mirrored"], default="default",
+                        help="'mirrored' trains data-parallel on all local GPUs")
+    parser.add_argument("--run_eagerly", action="store_true",
+                        help="run train/test steps eagerly (debugging, tiny runs)")
+    return parser
+
+
+def finetune_parser():
+    """Options of ``finetune_wrapper.py`` (the authors' ones first, then ours)."""
+    parser = argparse.ArgumentParser(
+        prog="finetune_wrapper.py",
+        description="Fit the linear count probe on a frozen encoder and evaluate it patch-wise.",
+    )
+    parser.add_argument("--experiment", required=True,
+                        help="experiment name, e.g. finetuning/unsupervised/noisy_synth_regress")
+    parser.add_argument("--data_dir", help="folder holding the datasets")
+    parser.add_argument("--train_data", help="noisy synthetic count set to fit the probe on")
+    parser.add_argument("--test_data", help="real benchmark to evaluate on (its --split split)")
+    parser.add_argument("--split", default="test",
+                        help="split of --test_data to evaluate on (default: test; NWPU-Crowd's "
+                             "test labels are not public, evaluate it with --split val)")
+    parser.add_argument("--N", type=integer, default=None,
+                        help="evaluate on an N x N grid of patches (required unless --stage fit)")
+    parser.add_argument("--experiment_path", default="runs",
+                        help="folder that --model_path is relative to")
+    parser.add_argument("--model_path", required=True,
+                        help="encoder checkpoint (.keras) or TF SavedModel folder")
+    parser.add_argument("--params_dir", default="./config/",
+                        help="folder holding <params>.yaml or <params>.params.json")
+    parser.add_argument("--params", default=None,
+                        help="parameter set name in --params_dir (default: the experiment's)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override hyper-parameters, e.g. --set eval_batch_size=32")
+    parser.add_argument("--stage", choices=["both", "fit", "evaluate"], default="both",
+                        help="fit the probe, evaluate it, or both (the authors' behaviour)")
+    parser.add_argument("--seed", type=integer, default=None, help="random seed")
+    return parser
+
+
+def options_from_defaults(parser, **values):
+    """A namespace of ``parser``'s defaults with ``values`` in place: a command's options for
+    callers inside the library, with no command line to build or parse."""
+    options = {action.dest: action.default for action in parser._actions
+               if action.dest != "help"}
+    unknown = sorted(set(values) - set(options))
+    if unknown:
+        raise TypeError(f"not options of {parser.prog}: {unknown}")
+    options.update(values)
+    return argparse.Namespace(**options)

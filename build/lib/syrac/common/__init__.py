@@ -1,0 +1,14 @@
+"""What every step shares: errors, parameters, annotations, images, files and progress.
+
+Modules, one job each:
+
+- ``errors``: :class:`~syrac.common.errors.SyracError` and the one-line report of the commands;
+- ``config``: parameter files, ``--set`` overrides and their validation;
+- ``numbers``: numbers as people type them (``5e-5``, ``.5``, ``1_000``), in YAML and options;
+- ``annotations``: reading and checking ``annotations.json`` (ranking and count sets);
+- ``images``: decoding any image file to [0, 1] RGB; what makes a file unusable;
+- ``files``: the one JSON reader, atomic writer, timestamp and unique-path rule;
+- ``output_folders``: output folders created by every command, removed again on refusal;
+- ``validation_split``: the one rule that draws a validation split;
+- ``progress``: progress bars on long work.
+"""

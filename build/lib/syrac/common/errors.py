@@ -1,0 +1,41 @@
+"""User-facing errors and the command-line guard that reports them.
+
+Anything a researcher can fix (a missing file, a malformed annotation, a nonsense option) raises
+:class:`SyracError`. The wrappers catch it and print one line instead of a traceback.
+"""
+
+import contextlib
+import sys
+
+MAX_LISTED = 5
+
+
+def listed(names, limit=MAX_LISTED):
+    """``a, b, c, d, e and 4 more``: the first few of ``names`` for a one-line message."""
+    names = [str(name) for name in names]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+class SyracError(Exception):
+    """An error caused by the user's input, reported without a traceback."""
+
+
+@contextlib.contextmanager
+def reported_errors(program):
+    """Turn :class:`SyracError` and Ctrl-C into a one-line message and a non-zero exit.
+
+    Args:
+        program: name printed before the message, e.g. ``"train_wrapper.py"``.
+    """
+    try:
+        yield
+    except SyracError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(
+            f"{program}: interrupted; run the same command again to resume.",
+            file=sys.stderr,
+        )
+        sys.exit(130)

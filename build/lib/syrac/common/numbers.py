@@ -1,0 +1,90 @@
+"""Numbers as people type them: ``5e-5``, ``1E-4``, ``.5``, ``3.``, ``1_000``.
+
+YAML 1.1, which PyYAML follows, reads ``5e-5`` and ``1E-4`` as strings (its floats need a dot
+and a signed exponent), so a learning rate written the way papers print it was refused. Every
+place that reads a number goes through this module instead:
+
+- :func:`parse_number` turns text into an ``int`` or ``float`` with Python's own literal rules
+  (underscores between digits allowed), or returns ``None``;
+- :func:`integer` and :func:`number` are ``argparse`` types built on it (``--N 3.`` is 3, an
+  integer option given ``2.5`` is refused as not an integer);
+- :func:`load_yaml` reads YAML with every such literal resolved to a float or an int.
+"""
+
+import math
+import re
+
+import yaml
+
+_DIGITS = r"[0-9](?:_?[0-9])*"
+_FLOAT = re.compile(
+    rf"^[-+]?(?:{_DIGITS}\.(?:{_DIGITS})?|\.{_DIGITS}|{_DIGITS})(?:[eE][-+]?{_DIGITS})?$"
+)
+
+
+def parse_number(text):
+    """Return the int or float ``text`` spells, or ``None`` if it is not a number.
+
+    Integers stay ``int`` (``"1_000"`` is 1000); anything with a dot or an exponent is a float.
+    ``nan`` and ``inf`` are numbers too; callers that need finite values check for them.
+    """
+    if not isinstance(text, str):
+        return None
+    stripped = text.strip()
+    if re.fullmatch(rf"[-+]?{_DIGITS}", stripped):
+        return int(stripped.replace("_", ""))
+    if _FLOAT.match(stripped) or stripped.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        return float(stripped.replace("_", ""))
+    return None
+
+
+def as_integer(value):
+    """``value`` (a number or its text) as an int when it is a whole number, else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = parse_number(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def as_number(value):
+    """``value`` (a number or its text) as an int or float, else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    return parse_number(value)
+
+
+def integer(text):
+    """``argparse`` type: a whole number written any common way (``3``, ``3.``, ``1_000``, ``1e3``)."""
+    value = as_integer(text)
+    if value is None:
+        raise ValueError(text)
+    return value
+
+
+def number(text):
+    """``argparse`` type: a finite number written any common way (``5e-5``, ``.5``, ``3.``)."""
+    value = as_number(text)
+    if value is None or not math.isfinite(value):
+        raise ValueError(text)
+    return float(value)
+
+
+class _NumberLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with YAML 1.2's wider float syntax (``5e-5``, ``1E4``)."""
+
+
+_NumberLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", _FLOAT, list("-+0123456789.")
+)
+
+
+def load_yaml(text_or_stream):
+    """``yaml.safe_load`` with numbers read as people type them."""
+    return yaml.load(text_or_stream, Loader=_NumberLoader)  # noqa: S506 (a SafeLoader)

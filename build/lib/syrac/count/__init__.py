@@ -1,0 +1,19 @@
+"""The "Count" step of SYRAC: a non-negative linear probe on the frozen encoder, patch-wise.
+
+``finetune_wrapper.py --experiment finetuning/unsupervised/noisy_synth_regress`` runs it
+(docs/DESIGN.md §1 steps 4-5, §4).
+
+Modules, one job each:
+
+- ``step``: the whole step for one request: fit the probe, evaluate it, write results;
+- ``encoder_loading``: the frozen encoder from a ``.keras`` checkpoint or a TF SavedModel;
+- ``features``: encoder features of whole images (the probe's inputs);
+- ``probe``: the non-negative least-squares count head, saved and loaded;
+- ``patches``: the N x N grid of patches, each resized back to the input shape;
+- ``evaluation``: counting benchmark images patch by patch and summing;
+- ``metrics``: MAE, the authors' MSE (no root), RMSE and R²;
+- ``figures``: error by count range, predicted vs true, patch grids, comparison plots;
+- ``counter``: one Keras model that counts (scaling, encoder, head, grid), and its export;
+- ``count_images``: ``python -m syrac count``, any images with a trained model;
+- ``export``: ``python -m syrac export``, the counter as ``.keras`` or a TF SavedModel.
+"""

@@ -1,0 +1,58 @@
+"""``python -m syrac export --model MODEL --N 2 --out counter.keras``: one model that counts.
+
+    python -m syrac export --model runs/X/best_model_05.keras --N 2 --out counter.keras
+    python -m syrac export --model runs/X/best_model_05.keras --N 2 --out counter --format saved_model
+
+``MODEL`` is a ``.keras`` pre-training checkpoint whose probe was fitted by
+``finetune_wrapper.py`` (the ``noisy_synth_regression/probe`` folder beside it). The result
+holds input scaling, encoder, the non-negative count head and the N x N patch grid
+(:class:`syrac.count.counter.PatchCounter`): ``keras.models.load_model("counter.keras")`` reads
+it once ``syrac`` is imported, and maps a batch of [0, 1] images of any size to
+``{"count", "patch_counts"}``. ``--format saved_model`` writes a TF SavedModel for TF Serving
+whose ``serving_default`` signature takes ``image_bytes`` (encoded JPEG/PNG files). An existing
+``--out`` is never overwritten.
+"""
+
+import argparse
+import os
+
+from syrac.common.errors import SyracError
+from syrac.common.numbers import integer
+
+FORMATS = ("keras", "saved_model")
+
+
+def parser(prog):
+    result = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].strip("`"),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    result.add_argument("--model", required=True,
+                        help="a .keras pre-training checkpoint with its fitted probe")
+    result.add_argument("--N", type=integer, required=True, help="patches per side")
+    result.add_argument("--out", required=True,
+                        help="the counter: a .keras file, or a folder with --format saved_model")
+    result.add_argument("--format", choices=FORMATS, default="keras",
+                        help="keras (default) or saved_model (TF Serving, takes image bytes)")
+    return result
+
+
+def run(args):
+    if os.path.lexists(args.out):
+        raise SyracError(f"--out {args.out} already exists; refusing to overwrite it")
+    if args.format == "keras" and not args.out.endswith(".keras"):
+        raise SyracError(f"--out must end in .keras for --format keras. Received: {args.out}")
+    parent = os.path.dirname(os.path.abspath(args.out))
+    from syrac.common.output_folders import make_output_folder
+
+    make_output_folder(parent, "--out")
+    from syrac.count.counter import counter_from_model, export_saved_model
+
+    counter = counter_from_model(args.model, args.N)
+    if args.format == "keras":
+        temporary = args.out[: -len(".keras")] + f".{os.getpid()}.partial.keras"
+        counter.save(temporary)
+        os.replace(temporary, args.out)
+    else:
+        temporary = f"{args.out}.{os.getpid()}.partial"
+        export_saved_model(counter, temporary)
+        os.replace(temporary, args.out)
+    print(f"Counter (N={counter.n}, input {counter.image_shape}) written to {args.out}")

@@ -1,0 +1,17 @@
+"""The "Rank" step of SYRAC: pre-training a siamese encoder so that more people score higher.
+
+``train_wrapper.py --experiment training/baseline`` runs it (docs/DESIGN.md §1 step 3, §4).
+
+Modules, one job each:
+
+- ``augmentation``: the authors' augmentation stack, stage by stage as their Keras 2 layers drew it;
+- ``input_scaling``: [0, 1] images to the backbone's input range (the authors' ResNet v2 quirk);
+- ``backbones``: the encoder, a ResNet50 (or VGG16) with global average pooling, any weights;
+- ``ranking_model``: the siamese ranker (both sides encoded together, ranking decoder, loss);
+- ``pipeline``: the ``tf.data`` schedule of ranking pairs, a pure function of (seed, epoch);
+- ``training``: one run's ``fit`` with its callbacks, resumed from the last backup;
+- ``callbacks``: encoder checkpoints, resumable backups, early stopping that replays history;
+- ``run_folder``: the authors' run-folder layout, matching a run to resume, the run lock;
+- ``pretraining``: a run from the command's options (pick or create the folder, then train);
+- ``distribution``: the ``tf.distribute`` strategy (default or mirrored).
+"""

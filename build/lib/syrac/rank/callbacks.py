@@ -1,0 +1,142 @@
+"""Keras callbacks of a pre-training run: encoder checkpoints, resumable backups, early stopping."""
+
+import csv
+import math
+import os
+import shutil
+
+import keras
+
+from syrac.common.files import read_json, write_json_atomic
+from syrac.rank.run_folder import checkpoint_path
+
+
+class EncoderCheckpoint(keras.callbacks.Callback):
+    """Save only the encoder after every epoch as ``best_model_XX.keras`` (authors: every epoch).
+
+    The file is written under a temporary name and renamed, so a kill never leaves half a
+    checkpoint behind under the real name.
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        path = checkpoint_path(self.run_dir, epoch + 1)
+        temporary = path[: -len(".keras")] + ".partial.keras"
+        self.model.encoder.save(temporary)
+        os.replace(temporary, path)
+
+
+class TrainingBackup(keras.callbacks.Callback):
+    """Keep the state needed to resume: weights, optimizer state and the schedule position.
+
+    Every ``every_n_batches`` batches and at each epoch end the model's weights (optimizer
+    included) go to ``backup/step_<global step>.weights.h5`` and ``backup/position.json`` is
+    replaced atomically to point at it, so the pointer always names a complete file.
+
+    Args:
+        run_dir: the run folder.
+        steps_per_epoch: full batches in one epoch.
+        every_n_batches: backup cadence inside an epoch.
+        first_batch: batches of the current epoch already done before this ``fit`` call.
+    """
+
+    def __init__(self, run_dir, steps_per_epoch, every_n_batches, first_batch=0):
+        super().__init__()
+        self.folder = os.path.join(run_dir, "backup")
+        self.steps_per_epoch = steps_per_epoch
+        self.every_n_batches = every_n_batches
+        self.first_batch = first_batch
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = self.first_batch + batch + 1
+        if done % self.every_n_batches == 0 and done < self.steps_per_epoch:
+            self._save(self._epoch, done)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.first_batch = 0
+        self._save(epoch + 1, 0)
+
+    def _save(self, epoch, batch):
+        os.makedirs(self.folder, exist_ok=True)
+        step = epoch * self.steps_per_epoch + batch
+        weights = os.path.join(self.folder, f"step_{step:08d}.weights.h5")
+        self.model.save_weights(weights, overwrite=True)
+        previous = read_backup_position(os.path.dirname(self.folder))
+        write_json_atomic(
+            os.path.join(self.folder, "position.json"),
+            {"epoch": epoch, "batch": batch, "global_step": step,
+             "weights": os.path.basename(weights)},
+        )
+        if previous and previous["weights"] != os.path.basename(weights):
+            old = os.path.join(self.folder, previous["weights"])
+            if os.path.exists(old):
+                os.remove(old)
+
+
+def read_backup_position(run_dir):
+    """Return ``{"epoch", "batch", "global_step", "weights"}`` of the last backup, or None."""
+    position = read_json(os.path.join(run_dir, "backup", "position.json"), default=None)
+    if position is None:
+        return None
+    if not os.path.isfile(os.path.join(run_dir, "backup", position["weights"])):
+        return None
+    return position
+
+
+def remove_backup(run_dir):
+    """Delete the backup folder once the run has finished."""
+    shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
+
+
+def logged_history(results_csv, monitor, before_epoch):
+    """Return the ``monitor`` values that ``results.csv`` holds for epochs < ``before_epoch``."""
+    if not os.path.isfile(results_csv):
+        return []
+    values = {}
+    with open(results_csv, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                epoch = int(row["epoch"])
+                value = float(row[monitor])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if epoch < before_epoch and math.isfinite(value):
+                values[epoch] = value
+    return [values[epoch] for epoch in sorted(values)]
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """``EarlyStopping`` that, when a run resumes, replays the epochs already in results.csv.
+
+    Without the replay a resumed run would forget how many epochs had passed without a
+    ``val_loss`` improvement and train past the authors' patience.
+    """
+
+    def __init__(self, results_csv, resumed_epoch, **kwargs):
+        super().__init__(**kwargs)
+        self.results_csv = results_csv
+        self.resumed_epoch = resumed_epoch
+        self.triggered = False
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        history = logged_history(self.results_csv, self.monitor, self.resumed_epoch)
+        if history and self.monitor_op is None:
+            self._set_monitor_op()
+        for value in history:
+            self.wait += 1
+            if self._is_improvement(value, self.best):
+                self.best = value
+                self.wait = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.model.stop_training:
+            self.triggered = True

@@ -1,0 +1,45 @@
+"""Choosing the ``tf.distribute`` strategy of a run.
+
+``mirrored`` replicates the model on every local GPU (``tf.distribute.MirroredStrategy``);
+gradients are summed across replicas after each replica's loss is divided by the replica count,
+so a step equals a single-device step on the whole batch (up to batch-norm statistics, which
+are computed per replica). On a machine without GPUs, setting ``SYRAC_CPU_REPLICAS=k`` splits
+the CPU into k logical devices so the same code path can be tried and tested.
+"""
+
+import os
+
+import tensorflow as tf
+
+from syrac.common.errors import SyracError
+
+
+def split_cpu(replicas):
+    """Split the first CPU into ``replicas`` logical devices (before TensorFlow initialises)."""
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration()] * replicas
+        )
+    except RuntimeError:
+        pass  # Already initialised; keep whatever devices exist.
+    return [device.name for device in tf.config.list_logical_devices("CPU")][:replicas]
+
+
+def make_strategy(name):
+    """Return the strategy called ``name``: ``"default"`` or ``"mirrored"``."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name != "mirrored":
+        raise SyracError(f"--strategy must be 'default' or 'mirrored'. Received: {name!r}")
+    if tf.config.list_physical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()
+    replicas = os.environ.get("SYRAC_CPU_REPLICAS")
+    if replicas:
+        if not replicas.isdigit() or int(replicas) < 1:
+            raise SyracError(
+                f"SYRAC_CPU_REPLICAS must be a positive integer. Received: {replicas!r}"
+            )
+        return tf.distribute.MirroredStrategy(split_cpu(int(replicas)))
+    print("--strategy mirrored: no GPU found; training on the CPU as one replica.")
+    return tf.distribute.MirroredStrategy(["/cpu:0"])

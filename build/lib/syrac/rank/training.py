@@ -1,0 +1,151 @@
+"""One pre-training run: data -> model -> ``fit`` with the run folder's callbacks, resumable.
+
+A run that is killed and started again continues at the batch after its last backup, with its
+weights and optimizer state: the partly done epoch is finished first (a ``fit`` call over its
+remaining batches), then the remaining epochs run as usual. Early stopping replays the
+``val_loss`` history already in ``results.csv``.
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from syrac.common.errors import SyracError
+from syrac.common.images import undecodable_images_named
+from syrac.rank.callbacks import (
+    EncoderCheckpoint,
+    ResumableEarlyStopping,
+    TrainingBackup,
+    read_backup_position,
+    remove_backup,
+)
+from syrac.rank.distribution import make_strategy
+from syrac.rank.pipeline import steps_per_epoch, training_schedule, validation_pairs
+from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model
+from syrac.rank.run_folder import UNFINISHED, write_status
+
+
+def initial_encoder(params, seed):
+    """The encoder a run with this seed starts pre-training from, before any step.
+
+    :func:`syrac.rank.training.pretrain` runs after ``keras.utils.set_random_seed(seed)`` and builds
+    the encoder first; doing the same here gives the same initial weights, which is what "the
+    same encoder, untrained" means in the demo's comparison.
+    """
+    keras.utils.set_random_seed(seed)
+    return build_ranking_model(params).encoder
+
+
+def build_and_restore(params, run_dir, strategy):
+    """Build and compile the ranking model under ``strategy``; load the last backup if any.
+
+    Returns:
+        (model, position) where position is the backup's ``{"epoch", "batch", ...}`` or None.
+    """
+    height, width, channels = params["input_shape"]
+    with strategy.scope():
+        model = build_ranking_model(params)
+        compile_ranking_model(model, params)
+        blank = tf.zeros([1, height, width, channels])
+        model((blank, blank), training=False)  # build before restoring or fitting
+        position = read_backup_position(run_dir)
+        if position is not None:
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(os.path.join(run_dir, "backup", position["weights"]))
+    return model, position
+
+
+def _callbacks(run_dir, params, patience, steps, first_batch, resumed_epoch):
+    results_csv = os.path.join(run_dir, "results.csv")
+    early_stopping = ResumableEarlyStopping(
+        results_csv, resumed_epoch, monitor="val_loss", patience=patience, mode="min"
+    )
+    callbacks = [
+        keras.callbacks.CSVLogger(results_csv, append=True),
+        EncoderCheckpoint(run_dir),
+        early_stopping,
+        keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "logs")),
+        TrainingBackup(run_dir, steps, params["backup_every_n_batches"], first_batch),
+    ]
+    return callbacks, early_stopping
+
+
+def _check_enough_pairs(splits, params, replicas):
+    if len(splits["train"]) < params["batch_size"]:
+        raise SyracError(
+            f"the train split has {len(splits['train'])} pair(s), fewer than batch_size="
+            f"{params['batch_size']}: no full batch to train on"
+        )
+    if params["batch_size"] % replicas:
+        raise SyracError(
+            f"batch_size={params['batch_size']} must be a multiple of the {replicas} "
+            "replicas of the distribution strategy"
+        )
+
+
+def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
+             run_eagerly=False, verbose="auto"):
+    """Train (or resume) the ranking model of one run folder; return the final status dict.
+
+    Args:
+        splits: ``{"train": pairs, "val": pairs}`` from :func:`syrac.common.annotations.load_ranking_set`.
+        params: validated hyper-parameters.
+        run_dir: the run folder (already holding hyperparams.json and args.json).
+        seed: the run's seed (shuffling, initialisation, augmentation).
+        patience: early-stopping patience on ``val_loss``.
+        strategy_name: ``"default"`` or ``"mirrored"``.
+    """
+    strategy = make_strategy(strategy_name)
+    replicas = strategy.num_replicas_in_sync
+    _check_enough_pairs(splits, params, replicas)
+    steps = steps_per_epoch(len(splits["train"]), params["batch_size"])
+    epochs = params["epochs"]
+
+    model, position = build_and_restore(params, run_dir, strategy)
+    epoch, batch = (position["epoch"], position["batch"]) if position else (0, 0)
+    if position:
+        print(f"Resuming {run_dir} at epoch {epoch + 1}, batch {batch + 1} of {steps}.")
+        # A fresh random stream, so the resumed batches do not replay earlier augmentations.
+        keras.utils.set_random_seed(seed + epoch * steps + batch)
+    model.run_eagerly = run_eagerly
+    write_status(run_dir, UNFINISHED, steps_per_epoch=steps, epochs=epochs,
+                 replicas=replicas)
+
+    val_batch = max(params["val_batch_size"], replicas)
+    validation = validation_pairs(splits["val"], params["input_shape"], val_batch)
+    phases = []
+    if batch > 0 and epoch < epochs:
+        phases.append((epoch, epoch + 1, steps - batch, batch))
+        epoch += 1
+    if epoch < epochs:
+        phases.append((epoch, epochs, steps, 0))
+
+    stopped_early = False
+    paths = [path for pair in splits["train"] + splits["val"] for path in pair]
+    with undecodable_images_named(paths):
+        for first_epoch, last_epoch, phase_steps, first_batch in phases:
+            schedule = training_schedule(
+                splits["train"], params["input_shape"], params["batch_size"], epochs,
+                seed, params["shuffle_buffer"], start_step=first_epoch * steps + first_batch,
+            )
+            callbacks, early_stopping = _callbacks(
+                run_dir, params, patience, steps, first_batch, first_epoch
+            )
+            model.fit(
+                schedule,
+                validation_data=validation,
+                initial_epoch=first_epoch,
+                epochs=last_epoch,
+                steps_per_epoch=phase_steps,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+            if early_stopping.triggered:
+                stopped_early = True
+                break
+
+    state = "early_stopped" if stopped_early else "completed"
+    write_status(run_dir, state, optimizer_steps=int(model.optimizer.iterations.numpy()))
+    remove_backup(run_dir)
+    return {"state": state, "optimizer_steps": int(model.optimizer.iterations.numpy())}

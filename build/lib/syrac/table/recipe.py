@@ -1,0 +1,327 @@
+"""Recipes: what a results table is made of, read from a YAML file and checked before any work.
+
+A recipe names the encoders (rows), the noisy count set the probe is fitted on, the benchmarks
+and splits (columns), the grid sizes N, the selection rule and the seeds. Every key is checked:
+an unknown key, a missing dataset, a benchmark split without labels or a nonsense value is
+refused in one line naming the recipe and the key, before anything is trained or written.
+
+    data_dir: DATA                  # holds every dataset below (relative to the recipe file)
+    params_dir: ../                 # parameter sets (relative to the recipe file)
+    params: baseline                # pre-training and probe parameters
+    set: [epochs=2]                 # optional --set overrides for every row
+    seeds: [0]                      # one pre-training (and untrained init) per seed
+    noisy_set: noisy_counts         # the probe's training set
+    N: [1, 2, 3, 4]
+    selection: {rule: fixed, N: 2}  # fixed | rank_val (both need N) | count_val
+    benchmarks:
+      - {dataset: sha, split: test, val_split: val, label: ShanghaiTech A}
+    encoders:
+      - {name: untrained, untrained: true}
+      - {name: ImageNet only, untrained: true, set: [weights=imagenet]}
+      - {name: SYRAC ranking, pretrain: {dataset: sha_removed}}
+      - {name: authors' checkpoint, checkpoint: path/to/best_model_05.keras}
+    literature: literature.csv      # optional, relative to the recipe file
+
+Two optional keys make the data first: ``toy_world: {cache: demo/world, height: 64, ...}`` draws
+(or reuses, from ``cache``, relative to the current folder as the demo's) a toy world (:class:`syrac.toy_world.world.WorldConfig` fields) and uses its data
+folder as ``data_dir``; ``intra_rank: {out: NAME, from: RANKING_SET, levels: 5, ...}`` makes a
+ranking set of nested crops (``prepare intra-rank``'s options) from the source images of the
+train split of ``from``, unless ``DATA/NAME`` exists.
+"""
+
+import dataclasses
+import os
+
+from syrac.common.annotations import annotations_path, load_count_set
+from syrac.common.config import load_params, parse_overrides
+from syrac.common.errors import SyracError
+from syrac.common.numbers import as_integer, load_yaml
+from syrac.count.patches import check_grid
+
+RULES = ("fixed", "rank_val", "count_val")
+TOP_KEYS = {"data_dir", "params_dir", "params", "set", "seeds", "noisy_set", "N", "selection",
+            "benchmarks", "encoders", "literature", "title", "toy_world", "intra_rank"}
+INTRA_RANK_KEYS = {"out", "from", "levels", "scale", "chains", "placement", "min_side",
+                   "val_fraction", "seed"}
+ENCODER_KINDS = ("untrained", "pretrain", "checkpoint")
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """A column group: a benchmark's reported split, and the labelled split used to select."""
+
+    dataset: str
+    split: str
+    val_split: str = None
+    label: str = None
+
+    @property
+    def title(self):
+        return self.label or (self.dataset if self.split == "test"
+                              else f"{self.dataset} ({self.split})")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderRow:
+    """A table row: how its encoder is obtained (untrained, pre-trained, or a given checkpoint)."""
+
+    name: str
+    kind: str
+    dataset: str = None          # pretrain: the ranking set
+    checkpoint: str = None       # checkpoint: the file or SavedModel folder
+    overrides: tuple = ()        # --set values for this row, after the recipe's
+    filter_classes: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    path: str
+    title: str
+    data_dir: str
+    params_dir: str
+    params_name: str
+    overrides: tuple
+    seeds: tuple
+    noisy_set: str
+    ns: tuple
+    rule: str
+    fixed_n: int
+    benchmarks: tuple
+    encoders: tuple
+    literature: str = None
+
+    def params_for(self, row):
+        """The validated parameters of ``row`` (the recipe's set, then the row's ``--set``)."""
+        params, _ = load_params(self.params_dir, self.params_name,
+                                parse_overrides([*self.overrides, *row.overrides]))
+        return params
+
+
+def _fail(path, message):
+    raise SyracError(f"{path}: {message}")
+
+
+def _relative(path, base):
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))
+
+
+def _strings(path, key, value):
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        _fail(path, f"'{key}' must be a list of strings. Received: {value!r}")
+    return tuple(value)
+
+
+def _integers(path, key, value, minimum):
+    values = value if isinstance(value, list) else [value]
+    read = [as_integer(v) for v in values]
+    if not read or any(v is None or v < minimum for v in read) or len(set(read)) != len(read):
+        _fail(path, f"'{key}' must be distinct integers >= {minimum}. Received: {value!r}")
+    return tuple(read)
+
+
+def _selection(path, value, ns):
+    if isinstance(value, str):
+        value = {"rule": value}
+    if not isinstance(value, dict) or set(value) - {"rule", "N"}:
+        _fail(path, f"'selection' must be {{rule: fixed|rank_val|count_val, N: n}}. "
+                    f"Received: {value!r}")
+    rule = value.get("rule")
+    if rule not in RULES:
+        _fail(path, f"'selection.rule' must be one of {list(RULES)}. Received: {rule!r}")
+    fixed_n = value.get("N")
+    if rule in ("fixed", "rank_val"):
+        fixed_n = as_integer(fixed_n)
+        if fixed_n not in ns:
+            _fail(path, f"'selection.N' must be one of N {list(ns)} for rule {rule}. "
+                        f"Received: {value.get('N')!r}")
+    elif fixed_n is not None:
+        _fail(path, "'selection.N' is chosen on labelled val by rule count_val; remove it")
+    return rule, fixed_n
+
+
+def _benchmark(path, index, entry, rule):
+    where = f"benchmarks[{index}]"
+    if not isinstance(entry, dict) or set(entry) - {"dataset", "split", "val_split", "label"}:
+        _fail(path, f"'{where}' must be {{dataset, split, val_split, label}}. Received: {entry!r}")
+    if not isinstance(entry.get("dataset"), str):
+        _fail(path, f"'{where}.dataset' must name a dataset. Received: {entry.get('dataset')!r}")
+    benchmark = Benchmark(entry["dataset"], entry.get("split", "test"), entry.get("val_split"),
+                          entry.get("label"))
+    if rule == "count_val" and not benchmark.val_split:
+        _fail(path, f"'{where}.val_split' is needed by selection rule count_val")
+    if benchmark.val_split == benchmark.split:
+        _fail(path, f"'{where}': val_split and split are both '{benchmark.split}'; nothing may "
+                    "be selected on the split that is reported")
+    return benchmark
+
+
+def _encoder(path, index, entry, base):
+    where = f"encoders[{index}]"
+    allowed = {"name", "set", *ENCODER_KINDS}
+    if not isinstance(entry, dict) or set(entry) - allowed:
+        _fail(path, f"'{where}' accepts {sorted(allowed)}. Received: {entry!r}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        _fail(path, f"'{where}.name' must be a non-empty string")
+    kinds = [kind for kind in ENCODER_KINDS if entry.get(kind) not in (None, False)]
+    if len(kinds) != 1:
+        _fail(path, f"'{where}' ({name}) needs exactly one of {list(ENCODER_KINDS)}")
+    overrides = _strings(path, f"{where}.set", entry.get("set"))
+    kind = kinds[0]
+    if kind == "pretrain":
+        spec = entry["pretrain"]
+        if not isinstance(spec, dict) or set(spec) - {"dataset", "filter_classes"} \
+                or not isinstance(spec.get("dataset"), str):
+            _fail(path, f"'{where}.pretrain' must be {{dataset: RANKING_SET, filter_classes: "
+                        f"[...]}}. Received: {spec!r}")
+        return EncoderRow(name, kind, dataset=spec["dataset"], overrides=overrides,
+                          filter_classes=_strings(path, f"{where}.pretrain.filter_classes",
+                                                  spec.get("filter_classes")))
+    if kind == "checkpoint":
+        checkpoint = _relative(str(entry["checkpoint"]), base)
+        if not os.path.exists(checkpoint):
+            _fail(path, f"'{where}.checkpoint' {checkpoint}: no such file or folder")
+        return EncoderRow(name, kind, checkpoint=checkpoint, overrides=overrides)
+    if entry["untrained"] is not True:
+        _fail(path, f"'{where}.untrained' must be true")
+    return EncoderRow(name, kind, overrides=overrides)
+
+
+def _check_labelled(path, data_dir, dataset, split, why):
+    if not os.path.isfile(annotations_path(data_dir, dataset)):
+        _fail(path, f"{why}: no dataset '{dataset}' in {data_dir} "
+                    f"({annotations_path(data_dir, dataset)} does not exist)")
+    items = load_count_set(data_dir, dataset, split=split, allow_missing_counts=True)
+    unlabelled = sum(1 for _, count in items if count is None)
+    if unlabelled:
+        _fail(path, f"{why}: {unlabelled} of {len(items)} images of {dataset}/{split} have no "
+                    "count; a table cell needs a labelled split")
+
+
+def load_recipe(path):
+    """Read and check the recipe at ``path``; return a :class:`Recipe`."""
+    if not os.path.isfile(path):
+        raise SyracError(f"{path}: no such recipe file")
+    try:
+        with open(path, "rb") as handle:
+            document = load_yaml(handle.read())
+    except Exception as error:  # noqa: BLE001 (any YAML failure is the same to the user)
+        raise SyracError(f"{path}: malformed YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(document, dict):
+        _fail(path, "a recipe is a mapping of keys (see syrac/table/recipe.py)")
+    unknown = sorted(set(document) - TOP_KEYS)
+    if unknown:
+        _fail(path, f"unknown key(s) {unknown}; known keys are {sorted(TOP_KEYS)}")
+    for key in ("noisy_set", "N", "selection", "benchmarks", "encoders"):
+        if key not in document:
+            _fail(path, f"missing key '{key}'")
+    if ("data_dir" in document) == ("toy_world" in document):
+        _fail(path, "give either 'data_dir' or 'toy_world' (which makes the data)")
+    base = os.path.dirname(os.path.abspath(path))
+    world = _toy_world(path, document.get("toy_world"), base)
+    intra_rank = _intra_rank(path, document.get("intra_rank"))
+    params_dir = _relative(str(document.get("params_dir", "config")), base)
+    ns = _integers(path, "N", document["N"], 1)
+    rule, fixed_n = _selection(path, document["selection"], ns)
+    seeds = _integers(path, "seeds", document.get("seeds", [0]), 0)
+    if not isinstance(document["benchmarks"], list) or not document["benchmarks"]:
+        _fail(path, "'benchmarks' must be a non-empty list")
+    if not isinstance(document["encoders"], list) or not document["encoders"]:
+        _fail(path, "'encoders' must be a non-empty list")
+    benchmarks = tuple(_benchmark(path, i, entry, rule)
+                       for i, entry in enumerate(document["benchmarks"]))
+    encoders = tuple(_encoder(path, i, entry, base) for i, entry in enumerate(document["encoders"]))
+    names = [row.name for row in encoders]
+    if len(set(names)) != len(names):
+        _fail(path, f"encoder names must be distinct. Received: {names}")
+    literature = document.get("literature")
+    if literature is not None:
+        literature = _relative(str(literature), base)
+        if not os.path.isfile(literature):
+            _fail(path, f"'literature' {literature}: no such file")
+    if world is not None:
+        from syrac.toy_world.world import load_or_generate_world
+
+        data_dir = load_or_generate_world(*world)
+    else:
+        data_dir = _relative(str(document["data_dir"]), base)
+    if intra_rank is not None:
+        _make_intra_rank(path, data_dir, intra_rank)
+    recipe = Recipe(
+        path=path, title=str(document.get("title") or os.path.basename(path)), data_dir=data_dir,
+        params_dir=params_dir, params_name=str(document.get("params", "baseline")),
+        overrides=_strings(path, "set", document.get("set")), seeds=seeds,
+        noisy_set=str(document["noisy_set"]), ns=ns, rule=rule, fixed_n=fixed_n,
+        benchmarks=benchmarks, encoders=encoders, literature=literature,
+    )
+    _check_data(recipe)
+    return recipe
+
+
+def _toy_world(path, spec, base):
+    """``(cache folder, WorldConfig)`` of a ``toy_world`` key, checked; None without one."""
+    if spec is None:
+        return None
+    from syrac.toy_world.world import WorldConfig
+
+    fields = {field.name for field in dataclasses.fields(WorldConfig)}
+    if not isinstance(spec, dict) or set(spec) - fields - {"cache"}:
+        _fail(path, f"'toy_world' accepts cache and {sorted(fields)}. Received: {spec!r}")
+    values = {key: tuple(value) if isinstance(value, list) else value
+              for key, value in spec.items() if key != "cache"}
+    try:
+        config = WorldConfig(**values)
+        config.check()
+    except (TypeError, ValueError) as error:
+        _fail(path, f"'toy_world': {error}")
+    # Like the demo's --cache, relative to the current folder, not to the recipe.
+    return str(spec.get("cache", os.path.join("demo", "world"))), config
+
+
+def _intra_rank(path, spec):
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) - INTRA_RANK_KEYS \
+            or not isinstance(spec.get("out"), str) or not isinstance(spec.get("from"), str):
+        _fail(path, f"'intra_rank' needs out and from, and accepts {sorted(INTRA_RANK_KEYS)}. "
+                    f"Received: {spec!r}")
+    return dict(spec)
+
+
+def _make_intra_rank(path, data_dir, spec):
+    """``prepare intra-rank`` on the train sources of ``spec["from"]``, unless already made."""
+    if os.path.isfile(annotations_path(data_dir, spec["out"])):
+        print(f"{annotations_path(data_dir, spec['out'])}: reusing the intra-image ranking set")
+        return
+    from syrac.common.annotations import load_ranking_set
+    from syrac.prepare.command import intra_rank_options
+    from syrac.prepare.intra_rank import prepare_intra_rank
+
+    sources = sorted({source for source, _ in load_ranking_set(data_dir, spec["from"])["train"]})
+    settings = {key: value for key, value in spec.items() if key not in ("out", "from")}
+    prepare_intra_rank(intra_rank_options(images=sources, data_dir=data_dir, out=spec["out"],
+                                          **settings))
+
+
+def _check_data(recipe):
+    """Every dataset exists, every split to score is labelled, every row's parameters hold."""
+    path = recipe.path
+    if not os.path.isdir(recipe.data_dir):
+        _fail(path, f"'data_dir' {recipe.data_dir}: no such folder")
+    load_count_set(recipe.data_dir, recipe.noisy_set)
+    for benchmark in recipe.benchmarks:
+        _check_labelled(path, recipe.data_dir, benchmark.dataset, benchmark.split,
+                        f"benchmark {benchmark.title}")
+        if benchmark.val_split:
+            _check_labelled(path, recipe.data_dir, benchmark.dataset, benchmark.val_split,
+                            f"benchmark {benchmark.title} (val_split)")
+    for row in recipe.encoders:
+        params = recipe.params_for(row)
+        for n in recipe.ns:
+            check_grid(n, params["input_shape"][0], params["input_shape"][1])
+        if row.kind == "pretrain" and not os.path.isfile(
+                annotations_path(recipe.data_dir, row.dataset)):
+            _fail(path, f"encoder '{row.name}': no ranking set '{row.dataset}' in "
+                        f"{recipe.data_dir}")
