@@ -22,6 +22,7 @@ from syrac.rank.augmentation import (
     RankingAugmentation,
     ReflectGaussianBlur,
     UniformNoise,
+    ZoomOut,
 )
 from syrac.rank.backbones import build_encoder
 from syrac.rank.input_scaling import InputScaling
@@ -38,6 +39,7 @@ LAYER_FACTORIES = {
     "RankingAugmentation": lambda: RankingAugmentation(
         4, blur_kernel_size=5, blur_rate=0.2, contrast_draw="per_image"),
     "InputScaling": lambda: InputScaling("caffe"),
+    "ZoomOut": lambda: ZoomOut(height_factor=(0.0, 0.2), fill_mode="constant"),
 }
 
 

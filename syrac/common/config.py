@@ -21,7 +21,8 @@ from syrac.common.numbers import as_integer, as_number, load_yaml
 MODEL_NAMES = ("resnet50", "vgg16")
 PREPROCESSING_MODES = ("resnet_v2", "caffe")
 OPTIMIZERS = ("adam",)
-CONTRAST_DRAWS = ("per_call", "per_image")  # the same as syrac.rank.augmentation.CONTRAST_DRAWS
+CONTRAST_DRAWS = ("per_call", "per_image")
+JIT_COMPILE = ("auto", True, False)  # the same as syrac.rank.augmentation.CONTRAST_DRAWS
 
 
 def _positive_int(value):
@@ -116,6 +117,11 @@ SCHEMA = {
         f"one of {list(CONTRAST_DRAWS)} ('per_call': the authors' Keras 2 contrast, one "
         "factor per side of a batch; 'per_image': Keras 3's RandomContrast)",
         "per_call",
+    ),
+    "jit_compile": (
+        _one_of(JIT_COMPILE),
+        "auto, true or false (XLA-compile the train step; auto: when a GPU is present)",
+        "auto",
     ),
     "learning_rate": (_positive_number, "a positive number", PAPER),
     "num_neurons": (_positive_int, "a positive integer", PAPER),

@@ -191,6 +191,71 @@ class UniformNoise(keras.layers.Layer):
         return config
 
 
+def bilinear_zoom(images, zooms):
+    """Zoom each image about its centre by ``zooms[b]`` (> 1: out), black fill, bilinear.
+
+    Output pixel (x, y) samples the input at ``(z x + (W - 1)(1 - z) / 2, z y + (H - 1)(1 - z) / 2)``
+    and each of the four neighbours outside the image reads 0: Keras's zoom matrix and
+    ``ImageProjectiveTransformV3``'s constant fill, written with gathers so that XLA compiles it.
+    """
+    images = tf.convert_to_tensor(images)
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    dtype = images.dtype
+    z = tf.reshape(tf.cast(zooms, tf.float32), [-1, 1, 1])
+    h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    xs = tf.range(w)[tf.newaxis, tf.newaxis, :]
+    ys = tf.range(h)[tf.newaxis, :, tf.newaxis]
+    source_x = z * xs + (w - 1.0) / 2.0 * (1.0 - z) + tf.zeros_like(ys)
+    source_y = z * ys + (h - 1.0) / 2.0 * (1.0 - z) + tf.zeros_like(xs)
+    x0, y0 = tf.floor(source_x), tf.floor(source_y)
+    x1, y1 = x0 + 1.0, y0 + 1.0
+    batch_index = tf.broadcast_to(tf.range(batch)[:, tf.newaxis, tf.newaxis], tf.shape(source_x))
+
+    def read(y, x):
+        inside = (y >= 0.0) & (y <= h - 1.0) & (x >= 0.0) & (x <= w - 1.0)
+        yi = tf.cast(tf.clip_by_value(y, 0.0, h - 1.0), tf.int32)
+        xi = tf.cast(tf.clip_by_value(x, 0.0, w - 1.0), tf.int32)
+        values = tf.gather_nd(images, tf.stack([batch_index, yi, xi], axis=-1))
+        return tf.where(inside[..., tf.newaxis], values, tf.zeros_like(values))
+
+    def weight(value):
+        return tf.cast(value, dtype)[..., tf.newaxis]
+
+    top = weight(x1 - source_x) * read(y0, x0) + weight(source_x - x0) * read(y0, x1)
+    bottom = weight(x1 - source_x) * read(y1, x0) + weight(source_x - x0) * read(y1, x1)
+    return weight(y1 - source_y) * top + weight(source_y - y0) * bottom
+
+
+@keras.saving.register_keras_serializable(package="syrac")
+class ZoomOut(keras.layers.RandomZoom):
+    """``keras.layers.RandomZoom`` whose transform XLA can compile.
+
+    The draws are RandomZoom's own (same seed generator, same factors per image), so a run
+    gives the same images as with RandomZoom, to float rounding; only the resampling is
+    :func:`bilinear_zoom` instead of ``ImageProjectiveTransformV3``, which XLA cannot compile.
+    Other fill modes or interpolations fall back to RandomZoom's transform.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # RandomZoom declares itself not XLA-compilable, which keeps Keras from compiling any
+        # model holding it; this subclass's transform compiles.
+        self.supports_jit = True
+
+    def _zoom_inputs(self, inputs, transformation, interpolation):
+        if (transformation is None or self.fill_mode != "constant" or self.fill_value != 0
+                or interpolation != "bilinear" or self.data_format != "channels_last"):
+            return super()._zoom_inputs(inputs, transformation, interpolation)
+        heights, widths = transformation["height_zoom"], transformation["width_zoom"]
+        if widths is not heights:
+            return super()._zoom_inputs(inputs, transformation, interpolation)
+        unbatched = len(inputs.shape) == 3
+        images = inputs[tf.newaxis] if unbatched else inputs
+        zoomed = bilinear_zoom(images, tf.reshape(heights, [-1]))
+        return zoomed[0] if unbatched else zoomed
+
+
 CONTRAST_DRAWS = ("per_call", "per_image")
 
 
@@ -290,7 +355,7 @@ class RankingAugmentation(keras.layers.Layer):
             strength = augmentation_strengths(self.factor)
             self.stages = [
                 keras.layers.RandomFlip("horizontal", name="flip"),
-                keras.layers.RandomZoom(
+                ZoomOut(
                     height_factor=(0.0, strength["zoom_out"]),
                     fill_mode="constant",
                     name="zoom_out",

@@ -169,11 +169,19 @@ def build_ranking_model(params):
     )
 
 
+def resolve_jit_compile(setting):
+    """``jit_compile: auto`` compiles with XLA when a GPU is present; true and false force it."""
+    if setting == "auto":
+        return bool(tf.config.list_physical_devices("GPU"))
+    return bool(setting)
+
+
 def compile_ranking_model(model, params):
-    """Compile with the parameter file's optimizer, learning rate and loss (Adam, BCE)."""
+    """Compile with the parameter file's optimizer, learning rate and loss (Adam, BCE), and XLA
+    as ``jit_compile`` says (the whole step compiles: the zoom is :class:`ZoomOut`)."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=params["learning_rate"]),
         loss=keras.losses.get(params["loss"]),
-        jit_compile=False,  # RandomZoom cannot be XLA-compiled.
+        jit_compile=resolve_jit_compile(params.get("jit_compile", "auto")),
     )
     return model

@@ -160,3 +160,21 @@ def test_encoder_checkpoint_round_trip(model, tmp_path):
     model.encoder.save(tmp_path / "best_model_01.keras")
     encoder = keras.models.load_model(tmp_path / "best_model_01.keras")
     np.testing.assert_allclose(encoder(a).numpy(), model.encoder(a).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_the_whole_train_step_compiles_with_xla_and_trains(tiny_params):
+    params = {**tiny_params, "jit_compile": True}
+    keras.utils.set_random_seed(2)
+    model = compile_ranking_model(build_ranking_model(params), params)
+    assert model.jit_compile is True
+    a, b = _pairs(6)
+    before = [w.numpy().copy() for w in model.encoder.trainable_weights[:3]]
+    first = model.train_on_batch((a, b), tf.ones((2, 1)), return_dict=True)
+    second = model.train_on_batch((a, b), tf.ones((2, 1)), return_dict=True)
+    assert np.isfinite(first["loss"]) and np.isfinite(second["loss"])
+    assert any(not np.array_equal(x, w.numpy()) for x, w in zip(before, model.encoder.trainable_weights))
+    from syrac.rank.ranking_model import resolve_jit_compile
+
+    assert resolve_jit_compile("auto") is bool(tf.config.list_physical_devices("GPU"))
+    assert resolve_jit_compile(False) is False
