@@ -52,6 +52,39 @@ def matmul_peak_gflops(size=2048, repeats=10):
     return 2 * size**3 / best / 1e9
 
 
+def _model_and_data(args, jit_compile):
+    params, _ = load_params("config", "baseline", {
+        "input_shape": args.input_shape, "batch_size": args.batch_size, "weights": None,
+        "model_name": args.model_name, "augment": args.augment, "jit_compile": jit_compile,
+    })
+    keras.utils.set_random_seed(0)
+    model = compile_ranking_model(build_ranking_model(params), params)
+    shape = [args.batch_size, *args.input_shape]
+    batch = ((tf.random.uniform(shape), tf.random.uniform(shape)), tf.ones([args.batch_size, 1]))
+    dataset = tf.data.Dataset.from_tensors(batch).repeat()
+    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # trace, compile and warm up
+    return model, dataset
+
+
+def compare_jit(args):
+    """Interleaved A/B timing of the same train step without and with XLA."""
+    import statistics
+
+    runs = {setting: _model_and_data(args, setting) for setting in (False, True)}
+    walls, cpus = {False: [], True: []}, {False: [], True: []}
+    for _ in range(args.rounds):
+        for setting, (model, dataset) in runs.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            model.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0)
+            walls[setting].append((time.perf_counter() - wall) / args.steps * 1000)
+            cpus[setting].append((time.process_time() - cpu) / (args.steps * args.batch_size))
+    print(f"model {args.model_name}, input {args.input_shape}, batch {args.batch_size} pairs, "
+          f"{args.steps} steps x {args.rounds} rounds, interleaved; medians")
+    for setting in (False, True):
+        print(f"jit_compile={str(setting):5}  {statistics.median(walls[setting]):8.1f} ms/step  "
+              f"{statistics.median(cpus[setting]):7.3f} CPU-s/pair")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input_shape", type=int, nargs=3, default=[224, 224, 3])
@@ -59,7 +92,13 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--model_name", default="resnet50", choices=["resnet50", "vgg16"])
     parser.add_argument("--augment", type=float, default=2.0)
+    parser.add_argument("--compare_jit", action="store_true",
+                        help="time the train step without and with XLA, interleaved (A B A B), "
+                             "and print medians of wall ms/step and CPU-s/pair")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of --compare_jit")
     args = parser.parse_args()
+    if args.compare_jit:
+        return compare_jit(args)
 
     params, _ = load_params("config", "baseline", {
         "input_shape": args.input_shape, "batch_size": args.batch_size, "weights": None,
