@@ -22,7 +22,8 @@ MODEL_NAMES = ("resnet50", "vgg16")
 PREPROCESSING_MODES = ("resnet_v2", "caffe")
 OPTIMIZERS = ("adam",)
 CONTRAST_DRAWS = ("per_call", "per_image")
-JIT_COMPILE = ("auto", True, False)  # the same as syrac.rank.augmentation.CONTRAST_DRAWS
+JIT_COMPILE = ("auto", True, False)
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # as syrac.rank.precision  # the same as syrac.rank.augmentation.CONTRAST_DRAWS
 
 
 def _positive_int(value):
@@ -117,6 +118,11 @@ SCHEMA = {
         f"one of {list(CONTRAST_DRAWS)} ('per_call': the authors' Keras 2 contrast, one "
         "factor per side of a batch; 'per_image': Keras 3's RandomContrast)",
         "per_call",
+    ),
+    "precision": (
+        _one_of(PRECISIONS),
+        f"one of {list(PRECISIONS)} (the encoder's compute precision in pre-training)",
+        "float32",
     ),
     "jit_compile": (
         _one_of(JIT_COMPILE),

@@ -13,5 +13,7 @@ Modules, one job each:
 - ``callbacks``: encoder checkpoints, resumable backups, early stopping that replays history;
 - ``run_folder``: the authors' run-folder layout, matching a run to resume, the run lock;
 - ``pretraining``: a run from the command's options (pick or create the folder, then train);
-- ``distribution``: the ``tf.distribute`` strategy (default or mirrored).
+- ``distribution``: the ``tf.distribute`` strategy (default or mirrored);
+- ``precision``: mixed precision (float16 / bfloat16) with float32 where it matters, float32
+  checkpoints.
 """

@@ -8,6 +8,7 @@ import shutil
 import keras
 
 from syrac.common.files import read_json, write_json_atomic
+from syrac.rank.precision import float32_copy
 from syrac.rank.run_folder import checkpoint_path
 
 
@@ -25,7 +26,7 @@ class EncoderCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         path = checkpoint_path(self.run_dir, epoch + 1)
         temporary = path[: -len(".keras")] + ".partial.keras"
-        self.model.encoder.save(temporary)
+        float32_copy(self.model.encoder).save(temporary)  # counting loads float32 encoders
         os.replace(temporary, path)
 
 

@@ -25,17 +25,18 @@ def build_rank_decoder(
         num_neurons: units per hidden layer.
         initializations: initializer of the hidden layers.
     """
-    features = keras.Input((feature_dim,), name="features")
+    features = keras.Input((feature_dim,), name="features")  # float32: the score and the loss too
     hidden = features
     for index in range(num_layers):
         hidden = keras.layers.Dense(
             num_neurons,
             activation="relu",
             kernel_initializer=initializations,
+            dtype="float32",
             name=f"hidden_{index}",
         )(hidden)
     score = keras.layers.Dense(
-        1, kernel_constraint=keras.constraints.NonNeg(), name="score"
+        1, kernel_constraint=keras.constraints.NonNeg(), dtype="float32", name="score"
     )(hidden)
     score = keras.layers.Activation("relu", dtype="float32", name="score_relu")(score)
     return keras.Model(features, score, name="rank_decoder")
@@ -123,7 +124,9 @@ class SiameseRanker(keras.Model):
         with tf.GradientTape() as tape:
             predictions = self(inputs, training=True)
             loss = self.ranking_loss(labels, predictions)
-        gradients = tape.gradient(loss, self.trainable_variables)
+            scaled = (self.optimizer.scale_loss(loss)
+                      if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer) else loss)
+        gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         return self._update_metrics(loss, labels, predictions)
 
@@ -151,7 +154,10 @@ def build_ranking_model(params):
     """Build the uncompiled :class:`SiameseRanker` described by a validated parameter dict."""
     from syrac.rank.backbones import build_encoder
 
-    encoder = build_encoder(params["model_name"], params["input_shape"], params["weights"])
+    from syrac.rank.precision import dtype_policy
+
+    with dtype_policy(params.get("precision", "float32")):
+        encoder = build_encoder(params["model_name"], params["input_shape"], params["weights"])
     decoder = build_rank_decoder(
         encoder.output.shape[-1],
         num_layers=params["num_layers"],
@@ -162,9 +168,9 @@ def build_ranking_model(params):
         encoder,
         decoder,
         augmentation=RankingAugmentation(
-            factor=params["augment"], contrast_draw=params["contrast_draw"]
+            factor=params["augment"], contrast_draw=params["contrast_draw"], dtype="float32"
         ),
-        input_scaling=InputScaling(params["preprocessing"]),
+        input_scaling=InputScaling(params["preprocessing"], dtype="float32"),
         name="siamese_ranker",
     )
 
@@ -179,8 +185,11 @@ def resolve_jit_compile(setting):
 def compile_ranking_model(model, params):
     """Compile with the parameter file's optimizer, learning rate and loss (Adam, BCE), and XLA
     as ``jit_compile`` says (the whole step compiles: the zoom is :class:`ZoomOut`)."""
+    from syrac.rank.precision import optimizer_for
+
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=params["learning_rate"]),
+        optimizer=optimizer_for(params.get("precision", "float32"),
+                                keras.optimizers.Adam(learning_rate=params["learning_rate"])),
         loss=keras.losses.get(params["loss"]),
         jit_compile=resolve_jit_compile(params.get("jit_compile", "auto")),
     )
