@@ -245,7 +245,8 @@ def test_a_killed_table_run_continues_and_keeps_its_finished_cells(table_data, t
     import time
 
     recipe = write_recipe(tmp_path, table_data, selection={"rule": "fixed", "N": 1},
-                          benchmarks=[{"dataset": "bench", "split": "test", "label": "Bench"}])
+                          benchmarks=[{"dataset": "bench", "split": "test", "label": "Bench"}],
+                          set=["epochs=1"])
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "syrac", "table", str(recipe), "--out",
                                 str(out)], cwd=REPO, stdout=subprocess.DEVNULL,
