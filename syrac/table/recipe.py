@@ -220,7 +220,7 @@ def load_recipe(path):
     if ("data_dir" in document) == ("toy_world" in document):
         _fail(path, "give either 'data_dir' or 'toy_world' (which makes the data)")
     base = os.path.dirname(os.path.abspath(path))
-    world = _toy_world(path, document.get("toy_world"), base)
+    world = _toy_world(path, document.get("toy_world"))
     intra_rank = _intra_rank(path, document.get("intra_rank"))
     params_dir = _relative(str(document.get("params_dir", "config")), base)
     ns = _integers(path, "N", document["N"], 1)
@@ -260,7 +260,7 @@ def load_recipe(path):
     return recipe
 
 
-def _toy_world(path, spec, base):
+def _toy_world(path, spec):
     """``(cache folder, WorldConfig)`` of a ``toy_world`` key, checked; None without one."""
     if spec is None:
         return None

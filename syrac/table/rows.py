@@ -30,7 +30,7 @@ def slug(name):
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "row"
 
 
-def _untrained(recipe, row, seed, params, folder):
+def _untrained(row, seed, params, folder):
     from syrac.rank.training import initial_encoder
 
     path = os.path.join(folder, "encoders", f"{slug(row.name)}.seed{seed}.keras")
@@ -80,5 +80,5 @@ def row_epochs(recipe, row, seed, folder):
     if row.kind == "checkpoint":
         return [Epoch(None, row.checkpoint)]
     if row.kind == "untrained":
-        return _untrained(recipe, row, seed, recipe.params_for(row), folder)
+        return _untrained(row, seed, recipe.params_for(row), folder)
     return _pretrained(recipe, row, seed, folder)
