@@ -1,61 +1,48 @@
-"""Pre-training throughput: pairs/s of the real train step, and how close it runs to this CPU's peak.
+"""Pre-training throughput per setting (precision x XLA), interleaved, against this machine's peak.
 
-    python benchmarks/pretraining_throughput.py --input_shape 224 224 3 --batch_size 3 --steps 5
+    python benchmarks/pretraining_throughput.py --input_shape 320 427 3 --batch_size 3 \\
+        --precision float32 mixed_bfloat16 --jit_compile false true --rounds 4 --steps 4
 
-Prints the train step's pairs/s, the encoder's forward FLOPs per image (from TensorFlow's
-profiler on the traced graph), the achieved GFLOP/s of a training step (counted as 3x the
-forward FLOPs of the 2 x batch images the step encodes: forward plus the two backward
-matrix products), and the measured float32 matrix-multiply peak of this machine for comparison.
-Not a test: numbers depend on the machine.
+Every combination of ``--precision`` and ``--jit_compile`` is built once, traced and warmed up,
+then timed in rounds A B C D A B C D ..., so that a slow spell of a shared machine falls on every
+setting alike. Per setting it prints the medians over rounds of:
+
+- wall ms/step and pairs/s (wall clock: noisy on throttled virtual machines);
+- CPU-seconds per pair (``time.process_time``: the figure to compare across settings on a CPU);
+- achieved GFLOP/s, counting a training step as 3x the forward FLOPs of the 2 x batch images it
+  encodes (forward plus the two backward matrix products), from TensorFlow's profiler;
+- that figure as a fraction of the measured float32 and bfloat16 matrix-multiply peaks.
+
+Not a test: numbers depend on the machine. On a GPU add ``mixed_float16`` to ``--precision``.
 """
 
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
-    convert_variables_to_constants_v2,
-)
 
+from benchmarks.measuring import (  # noqa: E402
+    forward_flops_per_image,
+    interleaved,
+    machine_line,
+    matmul_peak_gflops,
+)
 from syrac.common.config import load_params  # noqa: E402
+from syrac.rank.precision import PRECISIONS  # noqa: E402
 from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model  # noqa: E402
 
 
-def forward_flops_per_image(encoder, input_shape):
-    """Floating-point operations of one encoder forward pass, counted by the TF profiler."""
-    function = tf.function(lambda x: encoder(x, training=False))
-    concrete = function.get_concrete_function(tf.TensorSpec([1, *input_shape], tf.float32))
-    frozen = convert_variables_to_constants_v2(concrete)
-    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
-    profile = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
-    return profile.total_float_ops
-
-
-def matmul_peak_gflops(size=2048, repeats=10):
-    """Best observed float32 GFLOP/s of a square matrix multiply on this machine."""
-    a = tf.random.normal([size, size])
-    b = tf.random.normal([size, size])
-    multiply = tf.function(lambda: tf.matmul(a, b))
-    multiply().numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        multiply().numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
-
-
-def _model_and_data(args, jit_compile):
+def build_setting(args, precision, jit_compile):
+    """A compiled ranking model for one setting, and an endless dataset of one random batch."""
     params, _ = load_params("config", "baseline", {
         "input_shape": args.input_shape, "batch_size": args.batch_size, "weights": None,
-        "model_name": args.model_name, "augment": args.augment, "jit_compile": jit_compile,
+        "model_name": args.model_name, "augment": args.augment,
+        "precision": precision, "jit_compile": jit_compile == "true",
     })
     keras.utils.set_random_seed(0)
     model = compile_ranking_model(build_ranking_model(params), params)
@@ -66,68 +53,50 @@ def _model_and_data(args, jit_compile):
     return model, dataset
 
 
-def compare_jit(args):
-    """Interleaved A/B timing of the same train step without and with XLA."""
-    import statistics
-
-    runs = {setting: _model_and_data(args, setting) for setting in (False, True)}
-    walls, cpus = {False: [], True: []}, {False: [], True: []}
-    for _ in range(args.rounds):
-        for setting, (model, dataset) in runs.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            model.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0)
-            walls[setting].append((time.perf_counter() - wall) / args.steps * 1000)
-            cpus[setting].append((time.process_time() - cpu) / (args.steps * args.batch_size))
-    print(f"model {args.model_name}, input {args.input_shape}, batch {args.batch_size} pairs, "
-          f"{args.steps} steps x {args.rounds} rounds, interleaved; medians")
-    for setting in (False, True):
-        print(f"jit_compile={str(setting):5}  {statistics.median(walls[setting]):8.1f} ms/step  "
-              f"{statistics.median(cpus[setting]):7.3f} CPU-s/pair")
-
-
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input_shape", type=int, nargs=3, default=[224, 224, 3])
     parser.add_argument("--batch_size", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=4, help="train steps per round and setting")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds (medians)")
     parser.add_argument("--model_name", default="resnet50", choices=["resnet50", "vgg16"])
     parser.add_argument("--augment", type=float, default=2.0)
-    parser.add_argument("--compare_jit", action="store_true",
-                        help="time the train step without and with XLA, interleaved (A B A B), "
-                             "and print medians of wall ms/step and CPU-s/pair")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds of --compare_jit")
-    args = parser.parse_args()
-    if args.compare_jit:
-        return compare_jit(args)
+    parser.add_argument("--precision", nargs="+", default=["float32"], choices=PRECISIONS)
+    parser.add_argument("--jit_compile", nargs="+", default=["false"], choices=["false", "true"])
+    return parser.parse_args(argv)
 
-    params, _ = load_params("config", "baseline", {
-        "input_shape": args.input_shape, "batch_size": args.batch_size, "weights": None,
-        "model_name": args.model_name, "augment": args.augment,
-    })
-    keras.utils.set_random_seed(0)
-    model = compile_ranking_model(build_ranking_model(params), params)
-    shape = [args.batch_size, *args.input_shape]
-    batch = ((tf.random.uniform(shape), tf.random.uniform(shape)), tf.ones([args.batch_size, 1]))
-    dataset = tf.data.Dataset.from_tensors(batch).repeat()
 
-    model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0)  # trace and warm up
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0)
-    elapsed = time.perf_counter() - start
+def main(argv=None):
+    args = parse_args(argv)
+    settings = [(precision, jit) for precision in args.precision for jit in args.jit_compile]
+    built = {setting: build_setting(args, *setting) for setting in settings}
 
-    pairs_per_second = args.steps * args.batch_size / elapsed
-    flops = forward_flops_per_image(model.encoder, args.input_shape)
-    achieved = 3 * flops * 2 * args.batch_size * args.steps / elapsed / 1e9
-    peak = matmul_peak_gflops()
-    print(f"model {args.model_name}, input {args.input_shape}, batch {args.batch_size} pairs, "
-          f"{args.steps} steps, augment f={args.augment}")
-    print(f"train step:          {elapsed / args.steps * 1000:9.1f} ms/step")
-    print(f"throughput:          {pairs_per_second:9.2f} pairs/s")
-    print(f"encoder forward:     {flops / 1e9:9.2f} GFLOP/image")
-    print(f"achieved:            {achieved:9.1f} GFLOP/s (3 x forward x 2B images a step)")
-    print(f"matmul peak:         {peak:9.1f} GFLOP/s (float32 2048x2048)")
-    print(f"fraction of peak:    {achieved / peak:9.1%}")
+    def train(model, dataset):
+        return lambda: model.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0)
+
+    medians = interleaved({setting: train(*built[setting]) for setting in settings}, args.rounds)
+    flops = forward_flops_per_image(built[settings[0]][0].encoder, args.input_shape)
+    step_flops = 3 * flops * 2 * args.batch_size
+    peak32, peak16 = matmul_peak_gflops(tf.float32), matmul_peak_gflops(tf.bfloat16)
+
+    print(f"{args.model_name} at {args.input_shape}, batch {args.batch_size} pairs, augment "
+          f"f={args.augment}; {args.steps} steps x {args.rounds} interleaved rounds, medians")
+    print(machine_line())
+    print(f"encoder forward {flops / 1e9:.2f} GFLOP/image; matmul peak {peak32:.0f} GFLOP/s "
+          f"float32, {peak16:.0f} GFLOP/s bfloat16 (2048x2048)")
+    header = (f"{'precision':<16}{'jit':>6}{'ms/step':>10}{'pairs/s':>9}{'CPU-s/pair':>12}"
+              f"{'GFLOP/s':>9}{'of fp32 peak':>14}{'of bf16 peak':>14}")
+    print(header)
+    print("-" * len(header))
+    for setting in settings:
+        wall, cpu = medians[setting]
+        step = wall / args.steps
+        achieved = step_flops / step / 1e9
+        print(f"{setting[0]:<16}{setting[1]:>6}{step * 1000:>10.0f}"
+              f"{args.batch_size / step:>9.2f}{cpu / (args.steps * args.batch_size):>12.3f}"
+              f"{achieved:>9.1f}{achieved / peak32:>14.0%}{achieved / peak16:>14.0%}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

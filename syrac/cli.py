@@ -30,7 +30,7 @@ def training_parser():
                         help="pair types (info.type) to leave out")
     parser.add_argument("--params", default=None,
                         help="parameter set name in --params_dir (default: the experiment's)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
                         help="override hyper-parameters, e.g. --set epochs=1 input_shape=[64,96,3]")
     parser.add_argument("--seed", type=integer, default=None,
                         help="random seed (default: drawn at random and recorded in args.json)")
@@ -69,7 +69,7 @@ def finetune_parser():
                         help="folder holding <params>.yaml or <params>.params.json")
     parser.add_argument("--params", default=None,
                         help="parameter set name in --params_dir (default: the experiment's)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
                         help="override hyper-parameters, e.g. --set eval_batch_size=32")
     parser.add_argument("--stage", choices=["both", "fit", "evaluate"], default="both",
                         help="fit the probe, evaluate it, or both (the authors' behaviour)")

@@ -23,7 +23,7 @@ PREPROCESSING_MODES = ("resnet_v2", "caffe")
 OPTIMIZERS = ("adam",)
 CONTRAST_DRAWS = ("per_call", "per_image")
 JIT_COMPILE = ("auto", True, False)
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # as syrac.rank.precision  # the same as syrac.rank.augmentation.CONTRAST_DRAWS
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # the same as syrac.rank.precision
 
 
 def _positive_int(value):
@@ -32,6 +32,10 @@ def _positive_int(value):
 
 def _non_negative_int(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _positive_int_or_auto(value):
+    return value == "auto" or _positive_int(value)
 
 
 def _positive_number(value):
@@ -144,16 +148,22 @@ SCHEMA = {
         "a positive integer (batches between resumable backups)",
         100,
     ),
-    "probe_batch_size": (_positive_int, "a positive integer", 3),
+    "probe_batch_size": (
+        _positive_int_or_auto,
+        "auto or a positive integer (images encoded per forward pass; see "
+        "syrac.count.batch_sizes)",
+        "auto",
+    ),
     "eval_batch_size": (
-        _positive_int,
-        "a positive integer (patches encoded per forward pass)",
-        16,
+        _positive_int_or_auto,
+        "auto or a positive integer (patches encoded per forward pass; see "
+        "syrac.count.batch_sizes)",
+        "auto",
     ),
 }
 
 
-_INTEGER_CHECKS = (_positive_int, _non_negative_int)
+_INTEGER_CHECKS = (_positive_int, _non_negative_int, _positive_int_or_auto)
 _NUMBER_CHECKS = (_positive_number, _non_negative_number)
 
 

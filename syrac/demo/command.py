@@ -106,7 +106,7 @@ def parser(prog="python -m syrac demo"):
     parser.add_argument("--imagenet_weights", default=None, metavar="H5",
                         help="local ResNet50 no-top ImageNet weights (.h5); default: Keras's "
                              f"cache file {KERAS_IMAGENET_FILE} when it exists")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
                         help="override pre-training/probe parameters, e.g. --set epochs=2")
     parser.add_argument("--figures_dir", default=None, action=OutputFolder,
                         help="also copy the sample sheet and the results plot here")

@@ -17,6 +17,7 @@ import numpy as np
 
 from syrac.common.annotations import annotations_path, load_count_set
 from syrac.common.files import read_json, timestamp, write_new_json
+from syrac.count.batch_sizes import resolved_batch_sizes
 from syrac.count.encoder_loading import load_encoder
 from syrac.count.evaluation import evaluate_patchwise_grids
 from syrac.count.features import extract_features
@@ -87,7 +88,8 @@ class TableCache:
             return key, CountProbe.load(folder)
         items = load_count_set(self.data_dir, noisy_set)
         features = extract_features(self.encoder(checkpoint), [path for path, _ in items],
-                                    params["input_shape"], params["probe_batch_size"],
+                                    params["input_shape"],
+                                    resolved_batch_sizes(params)["probe_batch_size"],
                                     params["preprocessing"], progress=False)
         probe = CountProbe().fit(features, np.asarray([c for _, c in items], np.float64))
         probe.description.update({**identity, "encoder_path": checkpoint,
@@ -122,7 +124,8 @@ class TableCache:
             items = load_count_set(self.data_dir, dataset, split=split)
             results = evaluate_patchwise_grids(
                 self.encoder(checkpoint), probe, items, params["input_shape"], missing,
-                params["eval_batch_size"], params["preprocessing"], progress=False)
+                resolved_batch_sizes(params)["eval_batch_size"], params["preprocessing"],
+                progress=False)
             for n, result in results.items():
                 document = {
                     "encoder_path": checkpoint, "encoder_sha256": self.digest(checkpoint),
