@@ -1,12 +1,10 @@
 """The authors' seed pre-training command end to end: run folder, bad input, resume, mirrored."""
 
 import csv
+import re
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import pytest
@@ -98,44 +96,6 @@ def test_early_stopping_replays_logged_history(tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_where_it_stopped(tmp_path):
-    make_ranking_set(str(tmp_path / "data"), "rank", train_pairs=20, val_pairs=2)
-    command = training_command(tmp_path / "data", tmp_path / "runs", "resume", "--run_eagerly",
-                               "--set", "backup_every_n_batches=2")
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    process = subprocess.Popen([sys.executable, str(REPO / "train_wrapper.py"), *map(str, command)],
-                               cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    root = tmp_path / "runs" / "resume" / "rank" / "0"
-    position = None
-    deadline = time.time() + 600
-    while time.time() < deadline and process.poll() is None:
-        found = list(root.glob("*/backup/position.json")) if root.exists() else []
-        if found:
-            position = json.loads(found[0].read_text())
-            if position["epoch"] == 0 and position["batch"] >= 4:
-                break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert position is not None and position["epoch"] == 0 and 0 < position["batch"] < 10
-    (run_dir,) = root.iterdir()
-    assert json.loads((run_dir / "status.json").read_text())["state"] == "running"
-
-    result = run_wrapper("train_wrapper.py", *command)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"epoch 1, batch {position['batch'] + 1} of 10" in result.stdout
-    assert [path.name for path in root.iterdir()] == [run_dir.name]  # same folder, nothing new
-    status = json.loads((run_dir / "status.json").read_text())
-    # Resumed with the optimizer's step counter: exactly 2 epochs x 10 batches, none repeated.
-    assert status["state"] == "completed" and status["optimizer_steps"] == 20
-    assert [row["epoch"] for row in _rows(run_dir)] == ["0", "1"]
-    assert sorted(p.name for p in run_dir.glob("best_model_*.keras")) == ["best_model_01.keras", "best_model_02.keras"]
-
-    again = run_wrapper("train_wrapper.py", "--experiment", "training/baseline", "--resume", run_dir)
-    assert again.returncode == 2 and "nothing to resume" in again.stderr
-
-
-@pytest.mark.slow
 def test_mirrored_step_equals_single_device_step():
     result = subprocess.run([sys.executable, str(REPO / "tests" / "scripts" / "mirrored_equivalence.py")],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
@@ -168,3 +128,22 @@ def test_corrupt_image_during_training_is_named(tmp_path, capsys):
     code, err = _run_in_process(training_command(tmp_path / "data", tmp_path / "runs", "x",
                                                  "--run_eagerly"), capsys)
     assert code == 2 and "cannot be decoded" in err and str(broken) in err
+
+
+@pytest.mark.slow
+def test_mixed_bfloat16_trains_through_the_seed_command_and_its_checkpoint_counts(data_dir, tmp_path):
+    result = run_wrapper("train_wrapper.py", *training_command(
+        data_dir, tmp_path / "runs", "bf16", "--set", "epochs=1", "--set", "precision=mixed_bfloat16"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run_dir,) = (tmp_path / "runs" / "bf16" / "rank" / "0").iterdir()
+    assert json.loads((run_dir / "hyperparams.json").read_text())["precision"] == "mixed_bfloat16"
+    rows = (run_dir / "results.csv").read_text().splitlines()
+    assert len(rows) == 2 and "nan" not in rows[1].lower()
+    encoder = keras.models.load_model(run_dir / "best_model_01.keras", compile=False)
+    assert {layer.dtype_policy.name for layer in encoder.layers} == {"float32"}
+    counted = run_wrapper("finetune_wrapper.py", "--experiment", "finetuning/unsupervised/noisy_synth_regress",
+                          "--experiment_path", run_dir, "--model_path", "best_model_01.keras",
+                          "--data_dir", data_dir, "--train_data", "synth", "--test_data", "bench", "--N", "1",
+                          "--params_dir", "./config/", "--params", "tiny")
+    assert counted.returncode == 0, counted.stderr[-2000:]
+    assert re.search(r"MAE \d+\.\d\d RMSE \d+\.\d\d", counted.stdout)

@@ -9,6 +9,8 @@ Modules, one job each:
 - ``images``: decoding any image file to [0, 1] RGB; what makes a file unusable;
 - ``files``: the one JSON reader, atomic writer, timestamp and unique-path rule;
 - ``output_folders``: output folders created by every command, removed again on refusal;
+- ``folder_lock``: one folder, one process (``flock``), telling a killed writer's folder from a
+  live one's;
 - ``validation_split``: the one rule that draws a validation split;
 - ``progress``: progress bars on long work.
 """

@@ -18,7 +18,13 @@ def listed(names, limit=MAX_LISTED):
 
 
 class SyracError(Exception):
-    """An error caused by the user's input, reported without a traceback."""
+    """An error caused by the user's input, reported without a traceback (exit code 2).
+
+    A subclass with another ``exit_code`` is a planned stop reported the same way (e.g.
+    :class:`syrac.rank.preemption.Preempted`, 75).
+    """
+
+    exit_code = 2
 
 
 @contextlib.contextmanager
@@ -31,8 +37,9 @@ def reported_errors(program):
     try:
         yield
     except SyracError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        sys.exit(2)
+        code = getattr(error, "exit_code", 2)
+        print(f"{program}: {'error: ' if code == 2 else ''}{error}", file=sys.stderr)
+        sys.exit(code)
     except KeyboardInterrupt:
         print(
             f"{program}: interrupted; run the same command again to resume.",

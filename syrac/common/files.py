@@ -11,6 +11,7 @@
 """
 
 import datetime
+import glob
 import json
 import os
 
@@ -96,6 +97,33 @@ def write_atomic(path, data, exclusive=False, durable=False):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def remove_stale_temporaries(path):
+    """Delete the temporary files of :func:`write_atomic` for ``path`` that a killed process
+    left (``path.PID.tmp`` where no process PID runs on this machine); return their names."""
+    removed = []
+    for leftover in glob.glob(glob.escape(path) + ".*.tmp"):
+        pid = leftover[len(path) + 1:-len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.remove(leftover)
+                removed.append(leftover)
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return False  # this process has no write in flight while it tidies
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def json_bytes(document, indent=2, sort_keys=True, allow_nan=True):

@@ -7,6 +7,7 @@ Modules, one job each:
 
 - ``step``: the whole step for one request: fit the probe, evaluate it, write results;
 - ``encoder_loading``: the frozen encoder from a ``.keras`` checkpoint or a TF SavedModel;
+- ``batch_sizes``: the forward passes' batch sizes, ``auto`` chosen for the device;
 - ``features``: encoder features of whole images (the probe's inputs);
 - ``probe``: the non-negative least-squares count head, saved and loaded;
 - ``patches``: the N x N grid of patches, each resized back to the input shape;

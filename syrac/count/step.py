@@ -22,11 +22,15 @@ the authors); for a ``.keras`` checkpoint ``X/best_model_05.keras`` it is
   resolved configuration;
 - ``OUT/error_by_count.<stamp>.png``, ``OUT/predicted_vs_true.<stamp>.png`` and
   ``OUT/patch_grids.<stamp>.png``, with the same stamp as the results file.
+
+A run killed at any instant and started again with the same command finishes that run, with its
+stamp and its probe (:mod:`syrac.count.pending_run`).
 """
 
 import dataclasses
 import os
 import shutil
+import tempfile
 import time
 
 import keras
@@ -36,11 +40,13 @@ from syrac.common.annotations import annotations_path, load_count_set, split_not
 from syrac.common.errors import SyracError
 from syrac.common.files import read_json, timestamp, unique_path, write_new_json
 from syrac.count import figures
+from syrac.count.batch_sizes import resolved_batch_sizes
 from syrac.count.encoder_loading import load_encoder, load_hyperparams
 from syrac.count.evaluation import evaluate_patchwise
 from syrac.count.features import extract_features
 from syrac.count.metrics import count_metrics, json_ready
 from syrac.count.patches import check_grid
+from syrac.count.pending_run import PROBE_STAGING_PREFIX, PendingRun
 from syrac.count.probe import DESCRIPTION_FILE, CountProbe
 
 EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
@@ -243,8 +249,16 @@ def _archive_probe(folder):
     return destination
 
 
-def fit_stage(request, items, encoder, settings, record, folder, params):
-    """Extract features of the noisy synthetic set, fit the probe, save it; return the probe."""
+def fit_stage(request, items, encoder, settings, record, folder, params, run):
+    """Extract features of the noisy synthetic set, fit the probe, save it; return the probe.
+
+    A run resumed after a kill reuses the probe it had already saved (``run_tag``)."""
+    current = os.path.join(folder, PROBE_FOLDER)
+    if run.resumed and os.path.isfile(os.path.join(current, DESCRIPTION_FILE)):
+        probe = CountProbe.load(current)
+        if probe.description.get("run_tag") == run.tag:
+            print(f"Using the probe this run saved before it was interrupted: {current}")
+            return probe
     paths = [path for path, _ in items]
     counts = np.asarray([count for _, count in items], dtype=np.float64)
     print(f"Extracting features of {len(paths)} images of {request.train_data}")
@@ -273,12 +287,16 @@ def fit_stage(request, items, encoder, settings, record, folder, params):
             "probe_batch_size": params["probe_batch_size"],
             "config": record,
             "seconds": {"feature_extraction": extraction_seconds, "nnls": fit_seconds},
+            "run_tag": run.tag,
         }
     )
     archived = _archive_probe(folder)
     if archived:
         print(f"The earlier probe was moved to {archived}")
-    saved = probe.save(os.path.join(folder, PROBE_FOLDER))
+    staging = tempfile.mkdtemp(prefix=PROBE_STAGING_PREFIX, suffix=".tmp", dir=folder)
+    probe.save(staging)
+    saved = os.path.join(folder, PROBE_FOLDER)
+    os.rename(staging, saved)  # the probe appears whole, or not at all
     residuals = probe.description["residuals"]
     print(
         f"Probe fitted on {len(paths)} images of {request.train_data} "
@@ -314,7 +332,7 @@ def load_saved_probe(folder, settings):
     return probe
 
 
-def evaluate_stage(request, items, encoder, probe, settings, record, folder, params):
+def evaluate_stage(request, items, encoder, probe, settings, record, folder, params, run):
     """Evaluate the probe patch-wise on the ``--split`` split; write results and figures."""
     if encoder.feature_dim is not None and encoder.feature_dim != probe.feature_dim:
         raise SyracError(
@@ -333,7 +351,7 @@ def evaluate_stage(request, items, encoder, probe, settings, record, folder, par
         settings["preprocessing"],
     )
     metrics = count_metrics(result.predictions, result.counts)
-    tag = _output_tag(folder)
+    tag = run.tag
     figure_paths = {
         name: os.path.join(folder, f"{name}.{tag}.png") for name in FIGURE_NAMES
     }
@@ -367,7 +385,6 @@ def evaluate_stage(request, items, encoder, probe, settings, record, folder, par
         "seconds": result.seconds,
         "figures": figure_paths,
     }
-    write_new_json(results_path, document, indent=1, sort_keys=False, allow_nan=False)
     title = f"{evaluated_name(request)}, N={result.n}"
     figures.error_by_count_range(
         result.predictions, result.counts, figure_paths["error_by_count"], title=title
@@ -388,6 +405,8 @@ def evaluate_stage(request, items, encoder, probe, settings, record, folder, par
         result.counts,
         figure_paths["patch_grids"],
     )
+    # Last: the results file says the evaluation is complete (figures first, see pending_run).
+    write_new_json(results_path, document, indent=1, sort_keys=False, allow_nan=False)
     print(f"Results written to {results_path}")
     return metrics, results_path, result
 
@@ -404,6 +423,8 @@ def run_count_step(request):
     if request.evaluating and not request.fitting:
         require_probe(folder)
 
+    run = PendingRun.begin(folder, {"args": dict(request.recorded_args), "params": params,
+                                    "overrides": overrides}, lambda: _output_tag(folder))
     encoder = load_encoder(request.checkpoint)
     hyperparams, hyperparams_file = load_hyperparams(request.checkpoint)
     settings, sources, notes = resolve_encoder_settings(
@@ -415,6 +436,7 @@ def run_count_step(request):
         check_grid(request.N, settings["input_shape"][0], settings["input_shape"][1])
     if request.seed is not None:
         keras.utils.set_random_seed(request.seed)
+    params = {**params, **resolved_batch_sizes(params, settings["input_shape"])}
     record = {
         "params": {**params, **settings},
         "params_file": params_file,
@@ -426,7 +448,7 @@ def run_count_step(request):
     }
 
     if request.fitting:
-        probe = fit_stage(request, train_items, encoder, settings, record, folder, params)
+        probe = fit_stage(request, train_items, encoder, settings, record, folder, params, run)
     else:
         probe = load_saved_probe(folder, settings)
         fitted_on = probe.description.get("train_data")
@@ -438,7 +460,7 @@ def run_count_step(request):
     outcome = CountOutcome(folder=folder, probe=probe)
     if request.evaluating:
         metrics, results_path, result = evaluate_stage(
-            request, test_items, encoder, probe, settings, record, folder, params
+            request, test_items, encoder, probe, settings, record, folder, params, run
         )
         outcome = CountOutcome(folder, probe, metrics, results_path,
                                result.predictions.tolist(), result.counts.tolist())
@@ -446,4 +468,5 @@ def run_count_step(request):
             f"MAE {metrics['mae']:.2f} RMSE {metrics['rmse']:.2f} on {evaluated_name(request)}, "
             f"N={request.N}"
         )
+    run.finish()
     return outcome

@@ -32,7 +32,7 @@ from syrac.prepare.items import SPLITS
 from syrac.prepare.outside import outside_mask, outside_report
 from syrac.prepare.splits import carve_validation, read_name_list
 from syrac.prepare.summary import summary
-from syrac.prepare.writer import check_destination, staged_dataset
+from syrac.prepare.writer import already_prepared, check_destination, staged_dataset
 
 COPY_FOLDER = "images"
 POINT_DECIMALS = 2
@@ -184,6 +184,10 @@ def prepare_benchmark(converter, dataset, args):
     name = args.out or getattr(converter, "default_out", lambda d, a: d)(dataset, args)
     src = require_source(args.src)
     folders = (COPY_FOLDER,) if args.copy else ()
+    if already_prepared(args.data_dir, name, dict(vars(args))):
+        print(f"{os.path.join(args.data_dir, name)} was prepared by this same command; "
+              "nothing to do")
+        return annotations_path(args.data_dir, name)
     check_destination(args.data_dir, name, args.overwrite, folders)
 
     raw = converter.read(dataset, src, args)

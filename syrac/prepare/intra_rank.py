@@ -36,7 +36,7 @@ from syrac.common.files import timestamp
 from syrac.common.validation_split import draw_validation
 from syrac.prepare.folders import IMAGE_SUFFIXES, natural_key
 from syrac.prepare.summary import format_table
-from syrac.prepare.writer import check_destination, staged_dataset
+from syrac.prepare.writer import already_prepared, check_destination, staged_dataset
 
 PAIR_TYPE = "intra_image_crop"
 CROPS_FOLDER = "crops"
@@ -148,6 +148,10 @@ def prepare_intra_rank(args):
         raise SyracError(f"--scale must be in (0, 1). Received: scale={args.scale}")
     if args.chains < 1 or args.min_side < 1:
         raise SyracError("--chains and --min_side must be positive integers")
+    if already_prepared(args.data_dir, args.out, dict(vars(args))):
+        print(f"{os.path.join(args.data_dir, args.out)} was prepared by this same command; "
+              "nothing to do")
+        return annotations_path(args.data_dir, args.out)
     check_destination(args.data_dir, args.out, args.overwrite, (CROPS_FOLDER,))
     images = find_images(args.images)
     val_indices = set(draw_validation(len(images), args.val_fraction, args.seed, at_least_one=True))

@@ -7,6 +7,10 @@ then moved into place: the whole folder in one rename when ``DATA/<name>`` does 
 otherwise the folders this command owns first and ``annotations.json`` last (``os.replace``). On
 any error, Ctrl-C included, the staging folder is deleted and ``DATA/<name>`` is as before.
 
+A SIGKILL leaves the staging folder behind: the next run removes it (:func:`remove_stale_stages`).
+The same command run again after a kill that fell once the dataset was in place finds it
+prepared with the same options and stops there (:func:`already_prepared`).
+
 An existing ``DATA/<name>/annotations.json`` is replaced only with ``--overwrite``. Sub-folders
 (``images/``, ``crops/``) are replaced only if the earlier ``annotations.json`` records them as
 written by this command (``meta.folders``); anything else in ``DATA/<name>`` (a raw download
@@ -25,6 +29,7 @@ import tempfile
 from syrac.common.annotations import annotations_path
 from syrac.common.errors import SyracError
 from syrac.common.files import read_json
+from syrac.common.folder_lock import FolderLock
 
 ANNOTATIONS = "annotations.json"
 
@@ -163,12 +168,47 @@ class Stage:
         return final
 
 
+def already_prepared(data_dir, name, options):
+    """True when ``DATA/<name>/annotations.json`` was written by this command with these
+    ``options`` (``meta.options``): running it again, e.g. after a kill that fell after the
+    dataset was moved into place, has nothing left to do."""
+    path = annotations_path(data_dir, name)
+    if not os.path.isfile(path) or options.get("overwrite"):
+        return False
+    try:
+        document = read_json(path)
+    except SyracError:
+        return False
+    meta = document.get("meta") if isinstance(document, dict) else None
+    recorded = meta.get("options") if isinstance(meta, dict) else None
+    return recorded == json.loads(json.dumps(options))
+
+
+def remove_stale_stages(data_dir, name):
+    """Remove the staging folders of ``DATA/<name>`` that killed runs left (no live lock)."""
+    for entry in os.listdir(data_dir):
+        root = os.path.join(data_dir, entry)
+        if entry.startswith(f".prepare-{name}-") and os.path.isdir(root):
+            lock = FolderLock(root)
+            if lock.acquire():
+                shutil.rmtree(root, ignore_errors=True)
+                lock.release()
+
+
 @contextlib.contextmanager
 def staged_dataset(data_dir, name, overwrite, folders=()):
-    """Yield a :class:`Stage` for ``DATA/<name>``; the staging folder is always removed."""
+    """Yield a :class:`Stage` for ``DATA/<name>``; the staging folder is always removed.
+
+    The staging folder is locked while in use (:class:`~syrac.common.folder_lock.FolderLock`),
+    so that a later run can remove the ones a SIGKILL left behind and only those.
+    """
     check_destination(data_dir, name, overwrite, folders)
+    remove_stale_stages(data_dir, name)
     root = tempfile.mkdtemp(prefix=f".prepare-{name}-", dir=data_dir)
+    lock = FolderLock(root)
+    lock.acquire()
     try:
         yield Stage(data_dir, name, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        lock.release()

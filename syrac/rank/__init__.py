@@ -11,6 +11,10 @@ Modules, one job each:
 - ``pipeline``: the ``tf.data`` schedule of ranking pairs, a pure function of (seed, epoch);
 - ``training``: one run's ``fit`` with its callbacks, resumed from the last backup;
 - ``callbacks``: encoder checkpoints, resumable backups, early stopping that replays history;
+- ``epoch_log``: each epoch's ``results.csv`` row and TensorBoard scalars, written once;
+- ``resume``: what a backup adds to the weights (random generators, metric totals) and the
+  folder taken back to the last backup before a resume;
+- ``preemption``: SIGTERM / SIGUSR1 make a run back up at once and exit 75;
 - ``run_folder``: the authors' run-folder layout, matching a run to resume, the run lock;
 - ``pretraining``: a run from the command's options (pick or create the folder, then train);
 - ``distribution``: the ``tf.distribute`` strategy (default or mirrored);

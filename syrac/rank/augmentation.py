@@ -33,10 +33,12 @@ default, ``"per_call"``, is the authors' (:class:`BatchContrast`). Keras 3's ``R
 ``RandomZoom`` draw per image, with the zoom matrix, fill and interpolation of Keras 2, so
 stages 1 and 2 use them as they are.
 
-Every layer is the identity when ``training`` is false. Randomness comes from TensorFlow's
-global generator (our layers) and Keras' seed generators (flip, zoom), so
-``keras.utils.set_random_seed`` makes a run repeatable, and the layers work eagerly, in
-``tf.function`` and inside ``tf.data``.
+Every layer is the identity when ``training`` is false. Every draw comes from a Keras seed
+generator owned by its layer (``seed=None`` seeds it from the global seed when the layer is
+created), so ``keras.utils.set_random_seed`` makes a run repeatable, and the generators' states
+are variables: a backup that saves them (:mod:`syrac.rank.callbacks`) lets a resumed run draw
+exactly what the unbroken run would have drawn. The layers work eagerly, in ``tf.function`` and
+inside ``tf.data``.
 """
 
 import keras
@@ -66,12 +68,13 @@ class ReflectGaussianBlur(keras.layers.Layer):
         kernel_size: taps per axis (the authors used 4).
         sigma: standard deviation in pixels (the authors used ``1 / f``).
         rate: probability of blurring a batch.
+        seed: seed of the layer's generator (``None``: from the global seed).
 
     Example:
         >>> ReflectGaussianBlur(4, 0.5, rate=1.0)(images, training=True)
     """
 
-    def __init__(self, kernel_size=4, sigma=0.5, rate=0.5, **kwargs):
+    def __init__(self, kernel_size=4, sigma=0.5, rate=0.5, seed=None, **kwargs):
         super().__init__(**kwargs)
         if int(kernel_size) != kernel_size or kernel_size < 1:
             raise ValueError(
@@ -84,6 +87,8 @@ class ReflectGaussianBlur(keras.layers.Layer):
         self.kernel_size = int(kernel_size)
         self.sigma = float(sigma)
         self.rate = float(rate)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def blur(self, images):
         """Blur every image of the batch, deterministically."""
@@ -102,7 +107,7 @@ class ReflectGaussianBlur(keras.layers.Layer):
     def call(self, images, training=True):
         if not training:
             return images
-        apply = tf.random.uniform([]) < self.rate
+        apply = keras.random.uniform([], seed=self.seed_generator) < self.rate
         return tf.cond(apply, lambda: self.blur(images), lambda: tf.identity(images))
 
     def compute_output_shape(self, input_shape):
@@ -111,7 +116,8 @@ class ReflectGaussianBlur(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"kernel_size": self.kernel_size, "sigma": self.sigma, "rate": self.rate}
+            {"kernel_size": self.kernel_size, "sigma": self.sigma, "rate": self.rate,
+             "seed": self.seed}
         )
         return config
 
@@ -126,9 +132,10 @@ class RandomColourAffine(keras.layers.Layer):
     Args:
         brightness: half-width of the brightness scale's range (authors: ``0.4 / f``).
         jitter: half-width of each matrix entry's jitter (authors: ``0.15 / f``).
+        seed: seed of the layer's generator (``None``: from the global seed).
     """
 
-    def __init__(self, brightness=0.0, jitter=0.0, **kwargs):
+    def __init__(self, brightness=0.0, jitter=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if brightness < 0 or jitter < 0:
             raise ValueError(
@@ -137,16 +144,20 @@ class RandomColourAffine(keras.layers.Layer):
             )
         self.brightness = float(brightness)
         self.jitter = float(jitter)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=True):
         if not training:
             return images
         batch = tf.shape(images)[0]
-        scales = 1.0 + tf.random.uniform(
-            [batch, 1, 1, 1], -self.brightness, self.brightness, dtype=images.dtype
+        scales = 1.0 + keras.random.uniform(
+            [batch, 1, 1, 1], -self.brightness, self.brightness, dtype=images.dtype,
+            seed=self.seed_generator,
         )
-        jitter = tf.random.uniform(
-            [batch, 1, 3, 3], -self.jitter, self.jitter, dtype=images.dtype
+        jitter = keras.random.uniform(
+            [batch, 1, 3, 3], -self.jitter, self.jitter, dtype=images.dtype,
+            seed=self.seed_generator,
         )
         transforms = tf.eye(3, batch_shape=[batch, 1], dtype=images.dtype) * scales + jitter
         return tf.clip_by_value(tf.matmul(images, transforms), 0.0, 1.0)
@@ -156,7 +167,7 @@ class RandomColourAffine(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"brightness": self.brightness, "jitter": self.jitter})
+        config.update({"brightness": self.brightness, "jitter": self.jitter, "seed": self.seed})
         return config
 
 
@@ -166,19 +177,23 @@ class UniformNoise(keras.layers.Layer):
 
     Args:
         intensity: the noise bound (authors: ``0.1 / f``).
+        seed: seed of the layer's generator (``None``: from the global seed).
     """
 
-    def __init__(self, intensity=0.0, **kwargs):
+    def __init__(self, intensity=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if intensity < 0:
             raise ValueError(f"intensity must be >= 0. Received: intensity={intensity}")
         self.intensity = float(intensity)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=True):
         if not training:
             return images
-        noise = tf.random.uniform(
-            tf.shape(images), -self.intensity, self.intensity, dtype=images.dtype
+        noise = keras.random.uniform(
+            tf.shape(images), -self.intensity, self.intensity, dtype=images.dtype,
+            seed=self.seed_generator,
         )
         return tf.clip_by_value(images + noise, 0.0, 1.0)
 
@@ -187,7 +202,7 @@ class UniformNoise(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"intensity": self.intensity})
+        config.update({"intensity": self.intensity, "seed": self.seed})
         return config
 
 
@@ -272,19 +287,23 @@ class BatchContrast(keras.layers.Layer):
     Args:
         factor: half-width of the factor's range (authors: ``0.6 / f``), in [0, 1).
         clip_max: upper clip (Keras 2: 255, the RGB range).
+        seed: seed of the layer's generator (``None``: from the global seed).
     """
 
-    def __init__(self, factor=0.0, clip_max=255.0, **kwargs):
+    def __init__(self, factor=0.0, clip_max=255.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= factor < 1.0:
             raise ValueError(f"factor must be in [0, 1). Received: factor={factor}")
         self.factor = float(factor)
         self.clip_max = float(clip_max)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=True):
         if not training:
             return images
-        contrast = tf.random.uniform([], 1.0 - self.factor, 1.0 + self.factor)
+        contrast = keras.random.uniform([], 1.0 - self.factor, 1.0 + self.factor,
+                                        seed=self.seed_generator)
         adjusted = tf.image.adjust_contrast(images, tf.cast(contrast, images.dtype))
         return tf.clip_by_value(adjusted, 0.0, self.clip_max)
 
@@ -293,7 +312,7 @@ class BatchContrast(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"factor": self.factor, "clip_max": self.clip_max})
+        config.update({"factor": self.factor, "clip_max": self.clip_max, "seed": self.seed})
         return config
 
 

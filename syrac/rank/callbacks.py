@@ -9,6 +9,7 @@ import keras
 
 from syrac.common.files import read_json, write_json_atomic
 from syrac.rank.precision import float32_copy
+from syrac.rank.resume import capture_state
 from syrac.rank.run_folder import checkpoint_path
 
 
@@ -35,7 +36,10 @@ class TrainingBackup(keras.callbacks.Callback):
 
     Every ``every_n_batches`` batches and at each epoch end the model's weights (optimizer
     included) go to ``backup/step_<global step>.weights.h5`` and ``backup/position.json`` is
-    replaced atomically to point at it, so the pointer always names a complete file.
+    replaced atomically to point at it, so the pointer always names a complete file. The
+    position also holds the random generators' states and the epoch's metric totals
+    (:func:`syrac.rank.resume.capture_state`). Writing the position commits the backup: this
+    callback runs last at an epoch's end, after the epoch's row, scalars and checkpoint.
 
     Args:
         run_dir: the run folder.
@@ -50,21 +54,21 @@ class TrainingBackup(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
         self.every_n_batches = every_n_batches
         self.first_batch = first_batch
-        self._epoch = 0
+        self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         done = self.first_batch + batch + 1
         if done % self.every_n_batches == 0 and done < self.steps_per_epoch:
-            self._save(self._epoch, done)
+            self.save(self.epoch, done)
 
     def on_epoch_end(self, epoch, logs=None):
         self.first_batch = 0
-        self._save(epoch + 1, 0)
+        self.save(epoch + 1, 0)
 
-    def _save(self, epoch, batch):
+    def save(self, epoch, batch):
         os.makedirs(self.folder, exist_ok=True)
         step = epoch * self.steps_per_epoch + batch
         weights = os.path.join(self.folder, f"step_{step:08d}.weights.h5")
@@ -73,7 +77,7 @@ class TrainingBackup(keras.callbacks.Callback):
         write_json_atomic(
             os.path.join(self.folder, "position.json"),
             {"epoch": epoch, "batch": batch, "global_step": step,
-             "weights": os.path.basename(weights)},
+             "weights": os.path.basename(weights), "state": capture_state(self.model)},
         )
         if previous and previous["weights"] != os.path.basename(weights):
             old = os.path.join(self.folder, previous["weights"])
@@ -111,6 +115,21 @@ def logged_history(results_csv, monitor, before_epoch):
             if epoch < before_epoch and math.isfinite(value):
                 values[epoch] = value
     return [values[epoch] for epoch in sorted(values)]
+
+
+def stopped_early_in(history, patience):
+    """Whether ``EarlyStopping(patience)`` on a minimised value would have stopped training
+    at one of the epochs of ``history`` (Keras's rule: ``patience`` epochs without a new
+    minimum, never at the first epoch)."""
+    best, wait = math.inf, 0
+    for epoch, value in enumerate(history):
+        wait += 1
+        if value < best:
+            best, wait = value, 0
+            continue
+        if wait >= patience and epoch > 0:
+            return True
+    return False
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):

@@ -13,7 +13,7 @@ import random
 from syrac.common.annotations import load_ranking_set
 from syrac.common.config import find_params_file, load_params, parse_overrides, validate
 from syrac.common.errors import SyracError
-from syrac.common.files import read_json, write_new_json
+from syrac.common.files import read_json
 from syrac.rank.run_folder import (
     FINISHED,
     check_resumable,
@@ -21,7 +21,9 @@ from syrac.rank.run_folder import (
     claim_run_to_resume,
     create_run_dir,
     matching_runs,
+    read_status,
     run_root,
+    tidy_finished_run,
 )
 
 REQUIRED = ("dataset", "data_dir", "experiment_name")
@@ -72,9 +74,7 @@ def prepare_run(args, default_params="baseline"):
     if interrupted:
         previous = read_json(os.path.join(interrupted.run_dir, "args.json"))
         return interrupted, previous, params, splits
-    lock = create_run_dir(root)
-    write_new_json(os.path.join(lock.run_dir, "hyperparams.json"), params)
-    write_new_json(os.path.join(lock.run_dir, "args.json"), recorded)
+    lock = create_run_dir(root, {"hyperparams.json": params, "args.json": recorded})
     return lock, recorded, params, splits
 
 
@@ -106,6 +106,10 @@ def run_pretraining(args, default_params="baseline"):
     Returns:
         the run folder.
     """
+    if args.resume and read_status(args.resume).get("state") in FINISHED:
+        state = tidy_finished_run(args.resume)
+        print(f"{args.resume} has already {state.replace('_', ' ')}; nothing to resume.")
+        return args.resume
     lock, recorded, params, splits = prepare_run(args, default_params)
     with lock:
         return _train(lock.run_dir, recorded, params, splits, args)

@@ -4,7 +4,9 @@
 ``results.csv``, ``best_model_XX.keras`` (the encoder after epoch XX, every epoch kept),
 ``logs/`` (TensorBoard), ``status.json`` (running / completed / early_stopped) and, while the
 run is unfinished, ``backup/`` (weights + optimizer state + position in the schedule).
-Files are written atomically (temporary name, then rename) and never overwritten.
+Files are written atomically (temporary name, then rename); a new folder appears whole, with
+its records (:func:`create_run_dir`); a resumed run first takes the folder back to its last
+backup (:func:`syrac.rank.resume.reconcile_run_folder`).
 
 One run folder, one process: the process training in a folder holds an exclusive lock on its
 ``.lock`` file (:class:`RunLock`, ``flock``) from the moment the folder is created or picked
@@ -13,11 +15,12 @@ folder whose lock is held and starts a new run; ``--resume`` of a held folder is
 operating system drops the lock of a killed process, so a stale ``.lock`` never blocks.
 """
 
-import fcntl
+import errno
 import os
-import socket
+import shutil
 
 from syrac.common.errors import SyracError
+from syrac.common.folder_lock import LOCK_NAME, FolderLock  # noqa: F401 (LOCK_NAME re-exported)
 from syrac.common.files import read_json, timestamp, write_json_atomic
 
 UNFINISHED = "running"
@@ -31,91 +34,62 @@ def run_root(experiment_dir, experiment_name, dataset, index):
     return os.path.join(experiment_dir, experiment_name, dataset, str(index))
 
 
-LOCK_NAME = ".lock"
+RunLock = FolderLock  # a run folder's lock: see syrac.common.folder_lock
 
 
-class RunLock:
-    """The exclusive claim of one process on one run folder.
+STAGING_PREFIX = ".new-"
 
-    Use :meth:`acquire` (non-blocking) or the ``claim_*`` functions below; release with
-    :meth:`release` or by leaving a ``with`` block. The lock file names its holder (pid and
-    host) so that a refusal can say who holds it.
-    """
 
-    def __init__(self, run_dir):
-        self.run_dir = run_dir
-        self.path = os.path.join(run_dir, LOCK_NAME)
-        self._handle = None
-
-    def acquire(self):
-        """Take the lock if no live process holds it; return whether it was taken."""
-        while True:
-            handle = open(self.path, "a+", encoding="utf-8")
+def _remove_stale_staging(root):
+    """Remove folders a killed :func:`create_run_dir` left half made (no live lock on them)."""
+    for name in os.listdir(root):
+        if name.startswith(STAGING_PREFIX) and name.endswith(".tmp"):
+            staging = os.path.join(root, name)
+            lock = RunLock(staging)
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                return False
-            try:
-                same_file = os.path.samestat(os.fstat(handle.fileno()), os.stat(self.path))
-            except FileNotFoundError:
-                same_file = False
-            if same_file:
-                break
-            handle.close()  # the holder removed the file as we opened it: try the new one
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()} {socket.gethostname()}\n")
-        handle.flush()
-        self._handle = handle
-        return True
-
-    def holder(self):
-        """``"process PID on HOST"`` as the lock file records it, or ``"another process"``."""
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                pid, _, host = handle.read().strip().partition(" ")
-        except OSError:
-            return "another process"
-        return f"process {pid} on {host}" if pid else "another process"
-
-    def release(self):
-        """Remove the lock file and drop the lock (the file goes first, while still held)."""
-        if self._handle is None:
-            return
-        try:
-            os.remove(self.path)
-        except FileNotFoundError:
-            pass
-        self._handle.close()
-        self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.release()
+                taken = lock.acquire()
+            except OSError:
+                continue
+            if taken:
+                shutil.rmtree(staging, ignore_errors=True)
+                lock.release()
 
 
-def create_run_dir(root):
-    """Create a new timestamped run folder under ``root`` and lock it; never reuse one.
+def create_run_dir(root, documents):
+    """Create a new timestamped run folder under ``root`` holding ``documents`` and lock it.
+
+    The folder is made whole under a hidden staging name (``.new-*.tmp``: the JSON
+    ``documents``, e.g. ``hyperparams.json`` and ``args.json``, plus ``status.json`` saying
+    running) and renamed into place, so a kill never leaves a run folder without its records.
+    The lock taken on the staging folder stays held through the rename. Never reuses a folder.
 
     Returns:
         the :class:`RunLock` of the new folder (its ``run_dir`` is the folder).
     """
     os.makedirs(root, exist_ok=True)
+    _remove_stale_staging(root)
     name = timestamp()
+    staging = os.path.join(root, f"{STAGING_PREFIX}{name}-{os.getpid()}.tmp")
+    os.makedirs(staging)
+    lock = RunLock(staging)
+    lock.acquire()
+    for file_name, document in documents.items():
+        write_json_atomic(os.path.join(staging, file_name), document)
+    write_json_atomic(os.path.join(staging, "status.json"),
+                      {"state": UNFINISHED, "updated": timestamp()})
     candidate, suffix = os.path.join(root, name), 1
     while True:
         try:
-            os.makedirs(candidate)
+            os.rename(staging, candidate)
             break
-        except FileExistsError:
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                lock.release()
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
             candidate = os.path.join(root, f"{name}-{suffix}")
             suffix += 1
-    lock = RunLock(candidate)
-    if not lock.acquire():  # only a process that found the folder within this instant
-        raise SyracError(f"{candidate}: taken by {lock.holder()} as it was created")
+    lock.moved_to(candidate)
     return lock
 
 
@@ -201,7 +175,7 @@ def check_resumable(run_dir):
         raise SyracError(
             f"--resume {run_dir}: this run is {state or 'of unknown state'}, not interrupted; "
             "nothing to resume"
-        )
+        )  # a finished run is answered before this check (syrac.rank.pretraining)
     return (
         read_json(os.path.join(run_dir, "args.json")),
         read_json(os.path.join(run_dir, "hyperparams.json")),
@@ -224,11 +198,30 @@ def claim_run_to_resume(run_dir):
     return lock
 
 
+def tidy_finished_run(run_dir):
+    """Remove what a kill after a run's last status left behind (its backup, temporary files);
+    return the run's state. A folder another process holds is left as it is."""
+    lock = RunLock(run_dir)
+    if lock.acquire():
+        try:
+            shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
+            for root, folders, files in os.walk(run_dir):
+                for name in files:
+                    if name.endswith(".tmp") or name.endswith(".partial.keras"):
+                        os.remove(os.path.join(root, name))
+                for name in [f for f in folders if f.endswith(".tmp")]:
+                    shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+                    folders.remove(name)
+        finally:
+            lock.release()
+    return read_status(run_dir).get("state")
+
+
 def checkpoint_path(run_dir, epoch):
-    """``best_model_XX.keras`` for 1-based ``epoch``; a suffix is added rather than overwrite."""
-    path = os.path.join(run_dir, f"best_model_{epoch:02d}.keras")
-    suffix = 1
-    while os.path.exists(path):
-        path = os.path.join(run_dir, f"best_model_{epoch:02d}.redo{suffix}.keras")
-        suffix += 1
-    return path
+    """``best_model_XX.keras`` for 1-based ``epoch``.
+
+    An epoch's checkpoint is written once: a resumed run first removes the checkpoints of the
+    epochs its backup had not committed (:func:`syrac.rank.resume.reconcile_run_folder`) and
+    writes them again from the same weights.
+    """
+    return os.path.join(run_dir, f"best_model_{epoch:02d}.keras")

@@ -1,9 +1,12 @@
 """One pre-training run: data -> model -> ``fit`` with the run folder's callbacks, resumable.
 
 A run that is killed and started again continues at the batch after its last backup, with its
-weights and optimizer state: the partly done epoch is finished first (a ``fit`` call over its
-remaining batches), then the remaining epochs run as usual. Early stopping replays the
-``val_loss`` history already in ``results.csv``.
+weights, optimizer state, random generators and the epoch's metric totals
+(:mod:`syrac.rank.resume`): the partly done epoch is finished first (a ``fit`` call over its
+remaining batches), then the remaining epochs run as usual. Before training, the folder is taken
+back to what the backup committed, so an epoch whose end a kill interrupted is written again,
+once. Early stopping replays the ``val_loss`` history already in ``results.csv``; a run killed
+after early stopping had decided to stop ends without training further.
 """
 
 import os
@@ -17,12 +20,17 @@ from syrac.rank.callbacks import (
     EncoderCheckpoint,
     ResumableEarlyStopping,
     TrainingBackup,
+    logged_history,
     read_backup_position,
     remove_backup,
+    stopped_early_in,
 )
+from syrac.rank.epoch_log import EpochLog
 from syrac.rank.distribution import make_strategy
 from syrac.rank.pipeline import steps_per_epoch, training_schedule, validation_pairs
+from syrac.rank.preemption import StopOnNotice, preemption_notices
 from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model
+from syrac.rank.resume import RestoreEpochMetrics, reconcile_run_folder, restore_random_state
 from syrac.rank.run_folder import UNFINISHED, write_status
 
 
@@ -53,20 +61,26 @@ def build_and_restore(params, run_dir, strategy):
         if position is not None:
             model.optimizer.build(model.trainable_variables)
             model.load_weights(os.path.join(run_dir, "backup", position["weights"]))
+            restore_random_state(model, position.get("state"))
     return model, position
 
 
-def _callbacks(run_dir, params, patience, steps, first_batch, resumed_epoch):
+def _callbacks(run_dir, params, patience, steps, first_batch, resumed_epoch, metric_state):
+    """The run's callbacks, in the order an epoch's end must write: row and scalars,
+    checkpoint, early-stopping decision, then the backup that commits them; last, the stop
+    on a pre-emption notice (:mod:`syrac.rank.preemption`)."""
     results_csv = os.path.join(run_dir, "results.csv")
     early_stopping = ResumableEarlyStopping(
         results_csv, resumed_epoch, monitor="val_loss", patience=patience, mode="min"
     )
+    backup = TrainingBackup(run_dir, steps, params["backup_every_n_batches"], first_batch)
     callbacks = [
-        keras.callbacks.CSVLogger(results_csv, append=True),
+        RestoreEpochMetrics(metric_state),
+        EpochLog(run_dir),
         EncoderCheckpoint(run_dir),
         early_stopping,
-        keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "logs")),
-        TrainingBackup(run_dir, steps, params["backup_every_n_batches"], first_batch),
+        backup,
+        StopOnNotice(backup),
     ]
     return callbacks, early_stopping
 
@@ -103,11 +117,10 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
     epochs = params["epochs"]
 
     model, position = build_and_restore(params, run_dir, strategy)
+    reconcile_run_folder(run_dir, position)
     epoch, batch = (position["epoch"], position["batch"]) if position else (0, 0)
-    if position:
+    if position and epoch < epochs:
         print(f"Resuming {run_dir} at epoch {epoch + 1}, batch {batch + 1} of {steps}.")
-        # A fresh random stream, so the resumed batches do not replay earlier augmentations.
-        keras.utils.set_random_seed(seed + epoch * steps + batch)
     model.run_eagerly = run_eagerly
     write_status(run_dir, UNFINISHED, steps_per_epoch=steps, epochs=epochs,
                  replicas=replicas)
@@ -115,23 +128,28 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
     val_batch = max(params["val_batch_size"], replicas)
     validation = validation_pairs(splits["val"], params["input_shape"], val_batch)
     phases = []
+    stopped_early = stopped_early_in(
+        logged_history(os.path.join(run_dir, "results.csv"), "val_loss", epoch), patience)
+    if stopped_early:
+        epoch = epochs  # killed after early stopping had decided; nothing left to train
+    metric_state = position.get("state") if position and batch > 0 else None
     if batch > 0 and epoch < epochs:
         phases.append((epoch, epoch + 1, steps - batch, batch))
         epoch += 1
     if epoch < epochs:
         phases.append((epoch, epochs, steps, 0))
 
-    stopped_early = False
     paths = [path for pair in splits["train"] + splits["val"] for path in pair]
-    with undecodable_images_named(paths):
+    with undecodable_images_named(paths), preemption_notices():
         for first_epoch, last_epoch, phase_steps, first_batch in phases:
             schedule = training_schedule(
                 splits["train"], params["input_shape"], params["batch_size"], epochs,
                 seed, params["shuffle_buffer"], start_step=first_epoch * steps + first_batch,
             )
             callbacks, early_stopping = _callbacks(
-                run_dir, params, patience, steps, first_batch, first_epoch
+                run_dir, params, patience, steps, first_batch, first_epoch, metric_state
             )
+            metric_state = None
             model.fit(
                 schedule,
                 validation_data=validation,

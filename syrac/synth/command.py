@@ -19,10 +19,10 @@ from syrac.common.errors import SyracError
 from syrac.common.numbers import integer, number
 from syrac.common.output_folders import OutputFolder
 from syrac.synth import counting, job, prompts, removal
-from syrac.synth.generation import generate, pending
+from syrac.synth.generation import generate, pending, remove_leftovers
 from syrac.synth.image_io import FORMATS, find_images, find_masks
 from syrac.synth.items import parse_shard, shard_items
-from syrac.synth.manifest import manifest_path
+from syrac.synth.manifest import manifest_path, repair_manifest
 from syrac.synth.presets import DEFAULT_PRESET, DTYPES, check_preset, load_model
 from syrac.synth.sizing import parse_size
 
@@ -156,6 +156,8 @@ def _run_job(args, command, settings, items, extra, preflight, batch_maker):
     document = job.job_document(command, settings, [item.item_id for item in items], extra)
     job.check_existing(folder, document)
     mine = shard_items(items, shard_index, shard_count)
+    remove_leftovers(mine, args.data_dir, folder)
+    repair_manifest(manifest_path(folder, shard_index, shard_count), args.data_dir)
     todo = pending(mine, args.data_dir, folder)
     share = (
         f"shard {shard_index}/{shard_count} holds {len(mine)} of the job's {len(items)} images"

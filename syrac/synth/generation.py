@@ -3,7 +3,10 @@
 For each batch the job's ``make_batch`` turns work items into uint8 images (plus a few facts to
 record); each image is written atomically and only then is its manifest record appended. A kill
 therefore loses at most the batch in flight, and a restart skips every item whose image and
-record exist (:func:`pending`), without rewriting any of them.
+record exist (:func:`pending`), without rewriting any of them. Before it starts, a restart removes
+its items' temporary files (:func:`remove_leftovers`) and repairs its manifest
+(:func:`syrac.synth.manifest.repair_manifest`). An item's image depends only on its seed, so an
+image made again after a kill is the image the unbroken run made.
 
 Batches have a fixed size: the last, smaller batch of a group is padded by repeating its last
 item (the extra outputs are dropped), so the compiled generation functions see one shape and
@@ -13,13 +16,25 @@ are traced once per mode rather than once more at every group's end.
 import os
 import time
 
-from syrac.common.files import timestamp
+from syrac.common.files import remove_stale_temporaries, timestamp
 from syrac.common.progress import progress_bar
 from syrac.synth.image_io import write_image
 from syrac.synth.items import batches
 from syrac.synth.manifest import append_record, finished, read_records
 
 RATE = "images/s"
+
+
+def remove_leftovers(items, data_dir, folder):
+    """Delete the temporary files a killed run left for ``items`` (their images and the source
+    copies they use) and for the job's records; a live process's files are not touched."""
+    for item in items:
+        for relative in (item.output, item.details.get("source_image")):
+            if relative:
+                remove_stale_temporaries(os.path.join(data_dir, relative))
+    for name in os.listdir(folder) if os.path.isdir(folder) else ():
+        if name.endswith(".tmp"):  # job.json.PID.tmp, annotations.json.PID.tmp, manifests'
+            remove_stale_temporaries(os.path.join(folder, name.rsplit(".", 2)[0]))
 
 
 def pending(items, data_dir, folder):

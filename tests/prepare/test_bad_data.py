@@ -182,6 +182,20 @@ def test_a_failed_overwrite_keeps_the_earlier_dataset(tmp_path):
     assert listing(data) == before
 
 
+def test_the_same_command_again_has_nothing_to_do_and_a_dead_stage_is_removed(tmp_path, capsys):
+    raw, data = tmp_path / "raw", tmp_path / "data"
+    data.mkdir()
+    raw_fixtures.make_shanghaitech(raw, "A", train=2, test=1)
+    prepare("shanghaitech_a", "--src", raw, "--data_dir", data, "--copy")
+    before = listing(data)
+    prepare("shanghaitech_a", "--src", raw, "--data_dir", data, "--copy")
+    assert "was prepared by this same command; nothing to do" in capsys.readouterr().out
+    assert listing(data) == before
+    (data / ".prepare-shanghaitech_a-killed" / "shanghaitech_a").mkdir(parents=True)  # a SIGKILL's
+    prepare("shanghaitech_a", "--src", raw, "--data_dir", data, "--copy", "--overwrite")
+    assert sorted(os.listdir(data)) == ["shanghaitech_a"]
+
+
 def test_a_failure_while_copying_leaves_nothing(tmp_path, monkeypatch):
     """Interrupted half-way through the copies (Ctrl-C here): no partial dataset remains."""
     raw, data = tmp_path / "raw", tmp_path / "data"

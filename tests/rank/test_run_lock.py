@@ -25,8 +25,10 @@ from tests.conftest import REPO, training_command
 
 
 def test_a_new_run_folder_is_locked_until_released(tmp_path):
-    lock = create_run_dir(str(tmp_path / "root"))
+    lock = create_run_dir(str(tmp_path / "root"), {"args.json": {"a": 1}})
     assert (tmp_path / "root").is_dir() and os.path.dirname(lock.run_dir) == str(tmp_path / "root")
+    assert sorted(os.listdir(tmp_path / "root")) == [os.path.basename(lock.run_dir)]  # no staging left
+    assert sorted(os.listdir(lock.run_dir)) == [".lock", "args.json", "status.json"]
     pid, host = open(lock.path).read().split()
     assert int(pid) == os.getpid() and host
     assert not RunLock(lock.run_dir).acquire()  # flock: another open file, even in this process
@@ -35,6 +37,21 @@ def test_a_new_run_folder_is_locked_until_released(tmp_path):
     again = RunLock(lock.run_dir)
     assert again.acquire()
     again.release()
+
+
+def test_a_staging_folder_left_by_a_kill_is_removed_and_a_live_one_kept(tmp_path):
+    root = tmp_path / "root"
+    stale = root / ".new-2026-01-01-00-00-00-1.tmp"
+    stale.mkdir(parents=True)
+    (stale / "args.json").write_text("{")
+    live = root / ".new-2026-01-01-00-00-00-2.tmp"
+    live.mkdir()
+    held = RunLock(str(live))
+    assert held.acquire()
+    lock = create_run_dir(str(root), {})
+    assert not stale.exists() and live.exists()
+    lock.release()
+    held.release()
 
 
 def _interrupted_run(tmp_path):

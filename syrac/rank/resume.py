@@ -1,0 +1,132 @@
+"""What makes a resumed pre-training run the run that was killed, and its folder a clean one.
+
+Two things, both keyed to the last backup (``backup/position.json``, :mod:`syrac.rank.callbacks`):
+
+- **State beyond the weights.** ``model.save_weights`` keeps the layers' weights and the optimizer,
+  but not the augmentation's random generators (Keras ``SeedGenerator`` states) nor the running
+  totals of the epoch's metrics. :func:`capture_state` reads both into the position record and
+  :func:`restore_random_state` / :class:`RestoreEpochMetrics` put them back, so the batches after a
+  resume get the draws the unbroken run gave them and the epoch's logged loss and accuracy
+  average over the whole epoch, not over the batches since the resume.
+- **The folder.** An epoch ends by writing, in order, its ``results.csv`` row and TensorBoard
+  scalars, its checkpoint, and then the backup that commits it. A kill can fall between any two:
+  :func:`reconcile_run_folder` takes the folder back to what the backup says is done (rows,
+  checkpoints and TensorBoard files of later epochs removed, temporary and orphaned files
+  removed), and the resumed run writes them again, with the same numbers.
+"""
+
+import glob
+import os
+import shutil
+
+import keras
+import numpy as np
+
+from syrac.rank.epoch_log import EPOCH_FILE_PATTERN, keep_epochs_before
+
+BACKUP_FOLDER = "backup"
+CHECKPOINT_PATTERN = "best_model_*.keras"
+
+
+def random_state_variables(model):
+    """The state variables of every Keras seed generator in ``model``, in a fixed order."""
+    return [variable for variable in model.variables
+            if variable.path.endswith("seed_generator_state")]
+
+
+def capture_state(model):
+    """``{"seed_generators": [...], "metrics": [...]}``: what the weights file leaves out."""
+    return {
+        "seed_generators": [np.asarray(v.numpy()).tolist()
+                            for v in random_state_variables(model)],
+        "metrics": [np.asarray(v.numpy()).tolist() for v in model.metrics_variables],
+    }
+
+
+def restore_random_state(model, state):
+    """Put the seed generators back where the backup found them."""
+    saved = (state or {}).get("seed_generators")
+    if saved is None:
+        return
+    variables = random_state_variables(model)
+    if len(saved) != len(variables):
+        raise ValueError(
+            f"the backup holds {len(saved)} random generator states, the model has "
+            f"{len(variables)}: it was written by another model"
+        )
+    for variable, value in zip(variables, saved):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
+class RestoreEpochMetrics(keras.callbacks.Callback):
+    """At the start of the resumed epoch, set the metrics' running totals to the backup's.
+
+    ``fit`` resets the metrics just before ``on_epoch_begin``; this runs right after, once.
+    """
+
+    def __init__(self, state):
+        super().__init__()
+        self.saved = (state or {}).get("metrics")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.saved is None:
+            return
+        variables = self.model.metrics_variables
+        if len(variables) != len(self.saved):
+            raise ValueError(
+                f"the backup holds {len(self.saved)} metric totals, the model has "
+                f"{len(variables)}: it was written by another model"
+            )
+        for variable, value in zip(variables, self.saved):
+            variable.assign(np.asarray(value, dtype=variable.dtype))
+        self.saved = None
+
+
+def _checkpoint_epoch(name):
+    """1-based epoch of ``best_model_XX.keras``, or None for any other name."""
+    stem = name[len("best_model_"):-len(".keras")]
+    return int(stem) if stem.isdigit() else None
+
+
+def reconcile_run_folder(run_dir, position):
+    """Take ``run_dir`` back to the point its last backup committed; return what was removed.
+
+    ``position`` is :func:`syrac.rank.callbacks.read_backup_position`'s record (None: nothing
+    committed, so no epoch is done). Kept: the first ``position["epoch"]`` epochs' rows,
+    checkpoints and TensorBoard files, and the backup files ``position`` names. Removed:
+    everything of later epochs, and the temporary files of a killed write (``*.tmp``,
+    ``*.partial.keras``, backup files no position names).
+    """
+    done = position["epoch"] if position else 0
+    removed = []
+
+    def remove(path):
+        if os.path.isfile(path):
+            os.remove(path)
+            removed.append(os.path.relpath(path, run_dir))
+
+    for path in glob.glob(os.path.join(run_dir, CHECKPOINT_PATTERN)):
+        epoch = _checkpoint_epoch(os.path.basename(path))
+        if epoch is None or epoch > done:
+            remove(path)  # a later epoch's, or a ``.partial.keras`` left by a kill
+    for path in glob.glob(os.path.join(run_dir, "**", "*.tmp"), recursive=True,
+                          include_hidden=True):
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(os.path.relpath(path, run_dir))
+        else:
+            remove(path)
+    for path in glob.glob(os.path.join(run_dir, "logs", "*", EPOCH_FILE_PATTERN)):
+        stem = os.path.basename(path).rsplit("epoch-", 1)[-1].split(".")[0]
+        if not stem.isdigit() or int(stem) >= done:
+            remove(path)
+    backup = os.path.join(run_dir, BACKUP_FOLDER)
+    named = set()
+    if position:
+        named = {"position.json", position["weights"]}
+    for path in glob.glob(os.path.join(backup, "*")):
+        if os.path.basename(path) not in named:
+            remove(path)
+    if keep_epochs_before(os.path.join(run_dir, "results.csv"), done):
+        removed.append("results.csv rows of epochs >= %d" % done)
+    return removed
