@@ -120,14 +120,13 @@ def logged_history(results_csv, monitor, before_epoch):
 def stopped_early_in(history, patience):
     """Whether ``EarlyStopping(patience)`` on a minimised value would have stopped training
     at one of the epochs of ``history`` (Keras's rule: ``patience`` epochs without a new
-    minimum, never at the first epoch)."""
+    minimum; the first epoch is always one)."""
     best, wait = math.inf, 0
-    for epoch, value in enumerate(history):
+    for value in history:
         wait += 1
         if value < best:
             best, wait = value, 0
-            continue
-        if wait >= patience and epoch > 0:
+        elif wait >= patience:
             return True
     return False
 

@@ -297,3 +297,21 @@ def test_dtype_auto_is_float32_without_a_gpu():
         "float16" if tf.config.list_physical_devices("GPU") else "float32"
     )
     assert presets.resolve_dtype("bfloat16") == "bfloat16"
+
+
+def test_a_manifest_is_repaired_to_one_whole_record_per_existing_image(tmp_path):
+    data_dir, folder = tmp_path, tmp_path / "set"
+    (folder / "images").mkdir(parents=True)
+    for name in ("a", "b"):
+        (folder / "images" / f"{name}.jpg").write_bytes(b"jpeg")
+    path = manifest.manifest_path(str(folder), 0, 1)
+    lines = [json.dumps({"item": "a", "image": "set/images/a.jpg", "seed": 1}),
+             json.dumps({"item": "c", "image": "set/images/c.jpg", "seed": 3}),  # image gone
+             json.dumps({"item": "a", "image": "set/images/a.jpg", "seed": 2}),  # made again
+             json.dumps({"item": "b", "image": "set/images/b.jpg", "seed": 4})[:20]]  # cut short
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines))
+    manifest.repair_manifest(path, str(data_dir))
+    records = [json.loads(line) for line in open(path).read().splitlines()]
+    assert records == [{"item": "a", "image": "set/images/a.jpg", "seed": 2}]
+    assert sorted(os.listdir(folder)) == ["images", os.path.basename(path)]
