@@ -54,7 +54,9 @@ def _generation_options(parser):
     parser.add_argument("--batch-size", type=integer, default=2,
                         help="images per model call (default: 2)")
     parser.add_argument("--shard", default="0/1", metavar="I/N",
-                        help="make share I of N of the job, counted from 0 (default: 0/1)")
+                        help="make share I of N of the job, counted from 0 (default: 0/1); "
+                             "auto: from a SLURM job array; auto/N: from a Kubernetes Indexed "
+                             "Job's JOB_COMPLETION_INDEX, N shards")
     parser.add_argument("--dtype", choices=DTYPES, default="auto",
                         help="model dtype; auto = float16 on a GPU, float32 on a CPU")
     parser.add_argument("--jit-compile", action="store_true",

@@ -315,3 +315,31 @@ def test_a_manifest_is_repaired_to_one_whole_record_per_existing_image(tmp_path)
     records = [json.loads(line) for line in open(path).read().splitlines()]
     assert records == [{"item": "a", "image": "set/images/a.jpg", "seed": 2}]
     assert sorted(os.listdir(folder)) == ["images", os.path.basename(path)]
+
+
+@pytest.mark.parametrize("text, environ, expected", [
+    ("auto", {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "8"}, (3, 8)),
+    ("auto", {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "8",
+              "SLURM_ARRAY_TASK_MIN": "1"}, (2, 8)),  # --array=1-8
+    ("auto", {"SLURM_ARRAY_TASK_ID": "14", "SLURM_ARRAY_TASK_COUNT": "8",
+              "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "2"}, (7, 8)),  # 0-14:2
+    ("auto/8", {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_COUNT": "8"}, (5, 8)),
+    ("auto/4", {"JOB_COMPLETION_INDEX": "3"}, (3, 4)),
+    ("2/5", {"JOB_COMPLETION_INDEX": "3"}, (2, 5)),  # a typed shard wins
+])
+def test_shard_auto_comes_from_the_scheduler(text, environ, expected):
+    assert parse_shard(text, environ) == expected
+
+
+@pytest.mark.parametrize("text, environ, message", [
+    ("auto", {}, "neither SLURM_ARRAY_TASK_ID .* nor JOB_COMPLETION_INDEX"),
+    ("auto", {"JOB_COMPLETION_INDEX": "1"}, "give it as --shard auto/N"),
+    ("auto", {"SLURM_ARRAY_TASK_ID": "1"}, "SLURM_ARRAY_TASK_COUNT is not set"),
+    ("auto/4", {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "8"}, "has 8 tasks, not 4"),
+    ("auto/4", {"JOB_COMPLETION_INDEX": "4"}, "gives shard 4 of 4"),
+    ("auto/x", {"JOB_COMPLETION_INDEX": "1"}, "must be a whole number"),
+    ("auto/4", {"JOB_COMPLETION_INDEX": "one"}, "JOB_COMPLETION_INDEX='one' is not a whole"),
+])
+def test_shard_auto_without_a_usable_scheduler_is_one_clear_error(text, environ, message):
+    with pytest.raises(SyracError, match=message):
+        parse_shard(text, environ)
