@@ -514,6 +514,7 @@ def test_ctrl_c_mid_epoch_then_the_same_command_finishes_the_run(tmp_path):
         if backups:
             break
         time.sleep(0.2)
+    assert backups and process.poll() is None, "no backup seen while the run was alive"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=300)
     assert process.returncode == 130, err

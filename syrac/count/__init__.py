@@ -6,6 +6,7 @@
 Modules, one job each:
 
 - ``step``: the whole step for one request: fit the probe, evaluate it, write results;
+- ``pending_run``: the journal that lets a killed step, run again, finish the same run;
 - ``encoder_loading``: the frozen encoder from a ``.keras`` checkpoint or a TF SavedModel;
 - ``batch_sizes``: the forward passes' batch sizes, ``auto`` chosen for the device;
 - ``features``: encoder features of whole images (the probe's inputs);

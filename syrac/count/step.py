@@ -423,8 +423,6 @@ def run_count_step(request):
     if request.evaluating and not request.fitting:
         require_probe(folder)
 
-    run = PendingRun.begin(folder, {"args": dict(request.recorded_args), "params": params,
-                                    "overrides": overrides}, lambda: _output_tag(folder))
     encoder = load_encoder(request.checkpoint)
     hyperparams, hyperparams_file = load_hyperparams(request.checkpoint)
     settings, sources, notes = resolve_encoder_settings(
@@ -436,6 +434,10 @@ def run_count_step(request):
         check_grid(request.N, settings["input_shape"][0], settings["input_shape"][1])
     if request.seed is not None:
         keras.utils.set_random_seed(request.seed)
+    saved_probe = None if request.fitting else load_saved_probe(folder, settings)
+    # Every check passed: from here on the step writes, and a kill is finished by a re-run.
+    run = PendingRun.begin(folder, {"args": dict(request.recorded_args), "params": params,
+                                    "overrides": overrides}, lambda: _output_tag(folder))
     params = {**params, **resolved_batch_sizes(params, settings["input_shape"])}
     record = {
         "params": {**params, **settings},
@@ -450,7 +452,7 @@ def run_count_step(request):
     if request.fitting:
         probe = fit_stage(request, train_items, encoder, settings, record, folder, params, run)
     else:
-        probe = load_saved_probe(folder, settings)
+        probe = saved_probe
         fitted_on = probe.description.get("train_data")
         if request.train_data and fitted_on != request.train_data:
             print(
