@@ -25,8 +25,8 @@ from syrac.rank.callbacks import (
     remove_backup,
     stopped_early_in,
 )
-from syrac.rank.epoch_log import EpochLog
 from syrac.rank.distribution import make_strategy
+from syrac.rank.epoch_log import EpochLog
 from syrac.rank.pipeline import steps_per_epoch, training_schedule, validation_pairs
 from syrac.rank.preemption import StopOnNotice, preemption_notices
 from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model
