@@ -501,9 +501,12 @@ def test_ctrl_c_mid_epoch_then_the_same_command_finishes_the_run(tmp_path):
     argv = training_command(data, tmp_path / "runs", "x", "--set", "epochs=2",
                             "backup_every_n_batches=1")
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    # SIGINT as a terminal sends it: a test worker may run with SIGINT ignored, and a child
+    # inherits that (Python then installs no KeyboardInterrupt handler).
     process = subprocess.Popen([sys.executable, "train_wrapper.py", *argv], cwd=REPO,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=environment)
+                               env=environment,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run_root = tmp_path / "runs" / "x" / "rank" / "0"
     deadline = 300
     import time

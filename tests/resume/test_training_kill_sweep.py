@@ -21,7 +21,12 @@ import pytest
 import tensorflow as tf
 
 from syrac.fixtures import make_ranking_set
-from syrac.rank.preemption import PREEMPTED_EXIT_CODE
+from syrac.rank.preemption import (
+    NOTICE_SIGNALS,
+    PREEMPTED_EXIT_CODE,
+    notice_received,
+    preemption_notices,
+)
 from tests.conftest import REPO, run_wrapper, training_command
 from tests.kill_sweep import kill_sweep
 
@@ -132,9 +137,21 @@ def test_training_killed_at_ten_instants_ends_as_the_unbroken_run(data, unbroken
     assert_same_run(run_dir, unbroken)
 
 
+@pytest.mark.parametrize("notice", NOTICE_SIGNALS)
+def test_both_notices_only_raise_the_flag_while_training(notice):
+    with preemption_notices():
+        assert notice_received() is None
+        os.kill(os.getpid(), notice)
+        assert notice_received() == signal.Signals(notice).name
+    with preemption_notices():
+        assert notice_received() is None  # a new training run starts without a notice
+    assert signal.getsignal(notice) in (signal.SIG_DFL, signal.default_int_handler)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("notice", [signal.SIGTERM, signal.SIGUSR1])
-def test_a_preemption_notice_backs_up_at_once_and_exits_75(data, unbroken, tmp_path, notice):
+def test_a_preemption_notice_backs_up_at_once_and_exits_75(data, unbroken, tmp_path):
+    """SIGTERM end to end (SIGUSR1 takes the same path: the test above)."""
+    notice = signal.SIGTERM
     runs = tmp_path / "runs"
     process = subprocess.Popen([sys.executable, *map(str, _command(data, runs))], cwd=REPO,
                                env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
