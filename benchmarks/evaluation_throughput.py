@@ -36,6 +36,8 @@ from benchmarks.measuring import (  # noqa: E402
     interleaved,
     machine_line,
     matmul_peak_gflops,
+    peaks_line,
+    print_header,
 )
 from syrac.common.annotations import load_count_set  # noqa: E402
 from syrac.count.batch_sizes import CPU_BATCH_SIZES, device_kind  # noqa: E402
@@ -104,10 +106,9 @@ def grid_table(args, encoder, folder, shape):
     test = load_count_set(folder, "bench", split="test")
     print(f"{args.model_name} at {args.height}x{args.width}, eval_batch_size "
           f"{args.eval_batch_size}, probe_batch_size {args.probe_batch_size}")
-    header = (f"{'stage':<28}{'images':>8}{'patches':>9}{'seconds':>10}{'CPU-s':>8}"
-              f"{'images/s':>10}{'patches/s':>11}")
-    print(header)
-    print("-" * len(header))
+    print_header([("stage", 28, "<"), ("images", 8, ">"), ("patches", 9, ">"),
+                  ("seconds", 10, ">"), ("CPU-s", 8, ">"), ("images/s", 10, ">"),
+                  ("patches/s", 11, ">")])
     for n in args.grids:
         start, cpu = time.perf_counter(), time.process_time()
         evaluate_patchwise(encoder, probe, test, shape, n, args.eval_batch_size,
@@ -145,11 +146,10 @@ def compare_table(args, checkpoint, probe, test, shape):
     print()
     print(f"evaluation at N={args.compare_n}: {patches} patches of {shape[0]}x{shape[1]}, "
           f"{flops / 1e9:.2f} GFLOP each; {args.rounds} interleaved rounds, medians")
-    print(f"matmul peak {peak32:.0f} GFLOP/s float32, {peak16:.0f} GFLOP/s bfloat16 (2048x2048)")
-    header = (f"{'precision':<16}{'jit':>6}{'batch':>7}{'patches/s':>11}{'CPU-s/patch':>13}"
-              f"{'GFLOP/s':>9}{'of fp32 peak':>14}{'of bf16 peak':>14}")
-    print(header)
-    print("-" * len(header))
+    print(peaks_line(peak32, peak16))
+    print_header([("precision", 16, "<"), ("jit", 6, ">"), ("batch", 7, ">"),
+                  ("patches/s", 11, ">"), ("CPU-s/patch", 13, ">"), ("GFLOP/s", 9, ">"),
+                  ("of fp32 peak", 14, ">"), ("of bf16 peak", 14, ">")])
     for setting in settings:
         wall, cpu = medians[setting]
         achieved = flops * patches / wall / 1e9

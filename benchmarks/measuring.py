@@ -5,6 +5,7 @@ the settings compared timed in interleaved rounds (A B A B ...) and medians quot
 shared virtual machine loses wall-clock cycles to throttling in spells.
 """
 
+import os
 import platform
 import statistics
 import sys
@@ -53,10 +54,21 @@ def processor_name():
 
 def machine_line():
     """TensorFlow version, processor, CPU count and GPU count, for the head of a report."""
-    import os
-
     return (f"TensorFlow {tf.__version__}, {processor_name()}, {os.cpu_count()} CPU(s), "
             f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
+
+
+def peaks_line(peak32, peak16):
+    """The measured matrix-multiply peaks, as the reports print them."""
+    return (f"matmul peak {peak32:.0f} GFLOP/s float32, {peak16:.0f} GFLOP/s bfloat16 "
+            "(2048x2048)")
+
+
+def print_header(columns):
+    """Print a table's header line (``columns``: ``(title, width, align)``) and its rule."""
+    header = "".join(f"{title:{align}{width}}" for title, width, align in columns)
+    print(header)
+    print("-" * len(header))
 
 
 def interleaved(runs, rounds):

@@ -31,6 +31,8 @@ from benchmarks.measuring import (  # noqa: E402
     interleaved,
     machine_line,
     matmul_peak_gflops,
+    peaks_line,
+    print_header,
 )
 from syrac.common.config import load_params  # noqa: E402
 from syrac.rank.precision import PRECISIONS  # noqa: E402
@@ -82,12 +84,10 @@ def main(argv=None):
     print(f"{args.model_name} at {args.input_shape}, batch {args.batch_size} pairs, augment "
           f"f={args.augment}; {args.steps} steps x {args.rounds} interleaved rounds, medians")
     print(machine_line())
-    print(f"encoder forward {flops / 1e9:.2f} GFLOP/image; matmul peak {peak32:.0f} GFLOP/s "
-          f"float32, {peak16:.0f} GFLOP/s bfloat16 (2048x2048)")
-    header = (f"{'precision':<16}{'jit':>6}{'ms/step':>10}{'pairs/s':>9}{'CPU-s/pair':>12}"
-              f"{'GFLOP/s':>9}{'of fp32 peak':>14}{'of bf16 peak':>14}")
-    print(header)
-    print("-" * len(header))
+    print(f"encoder forward {flops / 1e9:.2f} GFLOP/image; {peaks_line(peak32, peak16)}")
+    print_header([("precision", 16, "<"), ("jit", 6, ">"), ("ms/step", 10, ">"),
+                  ("pairs/s", 9, ">"), ("CPU-s/pair", 12, ">"), ("GFLOP/s", 9, ">"),
+                  ("of fp32 peak", 14, ">"), ("of bf16 peak", 14, ">")])
     for setting in settings:
         wall, cpu = medians[setting]
         step = wall / args.steps

@@ -6,7 +6,7 @@ what it computes: the encoder runs in inference mode, so every image's features 
 whatever batch it shares (to float rounding). Both default to ``auto``:
 
 - on a CPU, the sizes measured fastest per CPU-second on the development machine
-  (``benchmarks/evaluation_throughput.py --batch_sizes ...``, README "Speed");
+  (``benchmarks/evaluation_throughput.py --compare --eval_batch_sizes ...``, README "Speed");
 - on a GPU, as many images as fit a working budget of activations: ResNet50's inference
   activations take about 100 MB per 640x853 image, so 16 images at the paper's size, more for
   smaller inputs, capped at 128.

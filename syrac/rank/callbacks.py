@@ -1,6 +1,5 @@
 """Keras callbacks of a pre-training run: encoder checkpoints, resumable backups, early stopping."""
 
-import csv
 import math
 import os
 import shutil
@@ -8,6 +7,7 @@ import shutil
 import keras
 
 from syrac.common.files import read_json, write_json_atomic
+from syrac.rank.epoch_log import read_rows
 from syrac.rank.precision import float32_copy
 from syrac.rank.resume import capture_state
 from syrac.rank.run_folder import checkpoint_path
@@ -102,18 +102,15 @@ def remove_backup(run_dir):
 
 def logged_history(results_csv, monitor, before_epoch):
     """Return the ``monitor`` values that ``results.csv`` holds for epochs < ``before_epoch``."""
-    if not os.path.isfile(results_csv):
-        return []
     values = {}
-    with open(results_csv, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            try:
-                epoch = int(row["epoch"])
-                value = float(row[monitor])
-            except (KeyError, TypeError, ValueError):
-                continue
-            if epoch < before_epoch and math.isfinite(value):
-                values[epoch] = value
+    for row in read_rows(results_csv)[1]:
+        try:
+            epoch = int(row["epoch"])
+            value = float(row[monitor])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if epoch < before_epoch and math.isfinite(value):
+            values[epoch] = value
     return [values[epoch] for epoch in sorted(values)]
 
 

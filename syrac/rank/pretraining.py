@@ -23,8 +23,8 @@ from syrac.rank.run_folder import (
     matching_runs,
     read_status,
     run_root,
-    tidy_finished_run,
 )
+from syrac.rank.resume import tidy_finished_run
 
 REQUIRED = ("dataset", "data_dir", "experiment_name")
 

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from syrac.rank.epoch_log import EPOCH_FILE_PATTERN, keep_epochs_before
+from syrac.rank.run_folder import RunLock, read_status
 
 BACKUP_FOLDER = "backup"
 CHECKPOINT_PATTERN = "best_model_*.keras"
@@ -88,6 +89,34 @@ def _checkpoint_epoch(name):
     return int(stem) if stem.isdigit() else None
 
 
+def remove_leftovers(run_dir):
+    """Remove what killed writes left in ``run_dir``: ``*.tmp`` files and folders (the atomic
+    writer's, the epoch log's staging) and ``*.partial.keras`` checkpoints; return their names."""
+    removed = []
+    for path in glob.glob(os.path.join(run_dir, "**", "*.tmp"), recursive=True,
+                          include_hidden=True) + glob.glob(
+                              os.path.join(run_dir, "*.partial.keras")):
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.isfile(path):
+            os.remove(path)
+        removed.append(os.path.relpath(path, run_dir))
+    return removed
+
+
+def tidy_finished_run(run_dir):
+    """Remove what a kill after a run's last status left behind (its backup, temporary files);
+    return the run's state. A folder another process holds is left as it is."""
+    lock = RunLock(run_dir)
+    if lock.acquire():
+        try:
+            shutil.rmtree(os.path.join(run_dir, BACKUP_FOLDER), ignore_errors=True)
+            remove_leftovers(run_dir)
+        finally:
+            lock.release()
+    return read_status(run_dir).get("state")
+
+
 def reconcile_run_folder(run_dir, position):
     """Take ``run_dir`` back to the point its last backup committed; return what was removed.
 
@@ -98,23 +127,16 @@ def reconcile_run_folder(run_dir, position):
     ``*.partial.keras``, backup files no position names).
     """
     done = position["epoch"] if position else 0
-    removed = []
 
     def remove(path):
         if os.path.isfile(path):
             os.remove(path)
             removed.append(os.path.relpath(path, run_dir))
 
+    removed = remove_leftovers(run_dir)
     for path in glob.glob(os.path.join(run_dir, CHECKPOINT_PATTERN)):
         epoch = _checkpoint_epoch(os.path.basename(path))
-        if epoch is None or epoch > done:
-            remove(path)  # a later epoch's, or a ``.partial.keras`` left by a kill
-    for path in glob.glob(os.path.join(run_dir, "**", "*.tmp"), recursive=True,
-                          include_hidden=True):
-        if os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(os.path.relpath(path, run_dir))
-        else:
+        if epoch is not None and epoch > done:
             remove(path)
     for path in glob.glob(os.path.join(run_dir, "logs", "*", EPOCH_FILE_PATTERN)):
         stem = os.path.basename(path).rsplit("epoch-", 1)[-1].split(".")[0]

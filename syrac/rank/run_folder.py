@@ -198,25 +198,6 @@ def claim_run_to_resume(run_dir):
     return lock
 
 
-def tidy_finished_run(run_dir):
-    """Remove what a kill after a run's last status left behind (its backup, temporary files);
-    return the run's state. A folder another process holds is left as it is."""
-    lock = RunLock(run_dir)
-    if lock.acquire():
-        try:
-            shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
-            for root, folders, files in os.walk(run_dir):
-                for name in files:
-                    if name.endswith(".tmp") or name.endswith(".partial.keras"):
-                        os.remove(os.path.join(root, name))
-                for name in [f for f in folders if f.endswith(".tmp")]:
-                    shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-                    folders.remove(name)
-        finally:
-            lock.release()
-    return read_status(run_dir).get("state")
-
-
 def checkpoint_path(run_dir, epoch):
     """``best_model_XX.keras`` for 1-based ``epoch``.
 
