@@ -2,8 +2,9 @@
 
 import argparse
 
-from syrac.common.numbers import integer
+from syrac.common.numbers import integer, number
 from syrac.common.output_folders import OutputFolder
+from syrac.rank.multi_worker import DEFAULT_STARTUP_TIMEOUT
 
 
 def training_parser():
@@ -38,8 +39,14 @@ def training_parser():
                         help="continue the interrupted run in RUN_DIR")
     parser.add_argument("--new_run", action="store_true",
                         help="start a new run folder even if an interrupted one matches")
-    parser.add_argument("--strategy", choices=["default", "mirrored"], default="default",
-                        help="'mirrored' trains data-parallel on all local GPUs")
+    parser.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"],
+                        default="default",
+                        help="'mirrored' trains data-parallel on all local GPUs; 'multi_worker' "
+                             "on several machines, from TF_CONFIG (README: Beyond one machine)")
+    parser.add_argument("--startup_timeout", type=number, default=DEFAULT_STARTUP_TIMEOUT,
+                        metavar="SECONDS",
+                        help="multi_worker: give up when the other workers have not come up "
+                             "after this long (default: %(default)s)")
     parser.add_argument("--run_eagerly", action="store_true",
                         help="run train/test steps eagerly (debugging, tiny runs)")
     return parser

@@ -18,6 +18,10 @@ Modules, one job each:
 - ``run_folder``: the authors' run-folder layout, matching a run to resume, the run lock;
 - ``pretraining``: a run from the command's options (pick or create the folder, then train);
 - ``distribution``: the ``tf.distribute`` strategy (default or mirrored);
+- ``multi_worker``: several machines from ``TF_CONFIG``: the cluster checked, the start-up
+  bounded, the chief's run folder shared, the backup every worker holds, worker folders;
+- ``multi_worker_fixes``: the two narrow workarounds that let Keras's ``fit`` run on several
+  workers (keras-team/keras#20585);
 - ``precision``: mixed precision (float16 / bfloat16) with float32 where it matters, float32
   checkpoints.
 """

@@ -46,14 +46,20 @@ class TrainingBackup(keras.callbacks.Callback):
         steps_per_epoch: full batches in one epoch.
         every_n_batches: backup cadence inside an epoch.
         first_batch: batches of the current epoch already done before this ``fit`` call.
+        keep_previous: also keep the backup before the last (its record goes in the
+            position's ``"previous"``): with several workers a kill can fall between their
+            writes of one backup, and they resume from the one they all hold
+            (:func:`syrac.rank.multi_worker.agreed_backup`).
     """
 
-    def __init__(self, run_dir, steps_per_epoch, every_n_batches, first_batch=0):
+    def __init__(self, run_dir, steps_per_epoch, every_n_batches, first_batch=0,
+                 keep_previous=False):
         super().__init__()
         self.folder = os.path.join(run_dir, "backup")
         self.steps_per_epoch = steps_per_epoch
         self.every_n_batches = every_n_batches
         self.first_batch = first_batch
+        self.keep_previous = keep_previous
         self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -73,26 +79,44 @@ class TrainingBackup(keras.callbacks.Callback):
         step = epoch * self.steps_per_epoch + batch
         weights = os.path.join(self.folder, f"step_{step:08d}.weights.h5")
         self.model.save_weights(weights, overwrite=True)
-        previous = read_backup_position(os.path.dirname(self.folder))
-        write_json_atomic(
-            os.path.join(self.folder, "position.json"),
-            {"epoch": epoch, "batch": batch, "global_step": step,
-             "weights": os.path.basename(weights), "state": capture_state(self.model)},
-        )
-        if previous and previous["weights"] != os.path.basename(weights):
-            old = os.path.join(self.folder, previous["weights"])
-            if os.path.exists(old):
-                os.remove(old)
+        record = {"epoch": epoch, "batch": batch, "global_step": step,
+                  "weights": os.path.basename(weights), "state": capture_state(self.model)}
+        held = backup_records(os.path.dirname(self.folder))
+        kept = held[:1] if self.keep_previous else []
+        kept = [old for old in kept if old["weights"] != record["weights"]]
+        if kept:
+            record["previous"] = kept[0]
+        write_json_atomic(os.path.join(self.folder, "position.json"), record)
+        for old in held:
+            if old["weights"] not in {record["weights"], *(k["weights"] for k in kept)}:
+                path = os.path.join(self.folder, old["weights"])
+                if os.path.exists(path):
+                    os.remove(path)
 
 
 def read_backup_position(run_dir):
-    """Return ``{"epoch", "batch", "global_step", "weights"}`` of the last backup, or None."""
+    """Return ``{"epoch", "batch", "global_step", "weights", "state"}`` of the last backup, or
+    None."""
+    records = backup_records(run_dir)
+    return records[0] if records else None
+
+
+def backup_records(run_dir):
+    """The backups ``backup/position.json`` records whose weights exist, newest first: the
+    last one and, when kept, the one before it (without its own ``"previous"``)."""
     position = read_json(os.path.join(run_dir, "backup", "position.json"), default=None)
-    if position is None:
-        return None
-    if not os.path.isfile(os.path.join(run_dir, "backup", position["weights"])):
-        return None
-    return position
+    records = []
+    while position is not None:
+        record = {key: value for key, value in position.items() if key != "previous"}
+        if os.path.isfile(os.path.join(run_dir, "backup", record["weights"])):
+            records.append(record)
+        position = position.get("previous")
+    return records
+
+
+def adopt_backup(run_dir, record):
+    """Make ``record`` (an older backup every worker holds) the last backup of ``run_dir``."""
+    write_json_atomic(os.path.join(run_dir, "backup", "position.json"), record)
 
 
 def remove_backup(run_dir):

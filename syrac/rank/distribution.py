@@ -9,6 +9,7 @@ the CPU into k logical devices so the same code path can be tried and tested.
 
 import os
 
+import keras
 import tensorflow as tf
 
 from syrac.common.errors import SyracError
@@ -43,3 +44,21 @@ def make_strategy(name):
         return tf.distribute.MirroredStrategy(split_cpu(int(replicas)))
     print("--strategy mirrored: no GPU found; training on the CPU as one replica.")
     return tf.distribute.MirroredStrategy(["/cpu:0"])
+
+
+SYNCHRONIZED_BATCH_NORM = "SYRAC_SYNCHRONIZED_BATCH_NORM"
+
+
+def synchronize_batch_norm_if_asked(model):
+    """Test-only: with ``SYRAC_SYNCHRONIZED_BATCH_NORM=1``, batch normalisation computes its
+    training statistics over the global batch (all replicas and workers) instead of each
+    replica's share, so that a distributed run can be compared with one process at the same
+    global batch. The method (and the authors) use per-replica statistics; the setting is not
+    recorded in the run folder. Returns the number of layers changed."""
+    if os.environ.get(SYNCHRONIZED_BATCH_NORM) != "1":
+        return 0
+    layers = [layer for layer in model._flatten_layers()
+              if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in layers:
+        layer.synchronized = True
+    return len(layers)

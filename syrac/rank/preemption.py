@@ -59,11 +59,14 @@ class StopOnNotice(keras.callbacks.Callback):
     Args:
         backup: the run's :class:`syrac.rank.callbacks.TrainingBackup` (it knows the epoch,
             the batches already done and where backups go).
+        back_up: False for one of several workers: it stops after the batch without a backup
+            of its own, and the run resumes from the last backup all workers made.
     """
 
-    def __init__(self, backup):
+    def __init__(self, backup, back_up=True):
         super().__init__()
         self.backup = backup
+        self.back_up = back_up
 
     def on_train_batch_end(self, batch, logs=None):
         received = notice_received()
@@ -72,6 +75,10 @@ class StopOnNotice(keras.callbacks.Callback):
         done = self.backup.first_batch + batch + 1
         if done >= self.backup.steps_per_epoch:
             return  # the epoch's end comes next and is backed up there
+        if not self.back_up:
+            raise Preempted(f"stopped by {received} after batch {done} of epoch "
+                            f"{self.backup.epoch + 1}; run the same command on every worker "
+                            "again to resume from the workers' last backup")
         self.backup.save(self.backup.epoch, done)
         raise Preempted(_message(received, self.backup.epoch, done))
 

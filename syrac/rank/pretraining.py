@@ -5,15 +5,23 @@ those of :func:`syrac.cli.training_parser`. A run folder is picked and locked (s
 :mod:`syrac.rank.run_folder`): the interrupted run of the same command and parameters when there
 is one (or ``--resume RUN_DIR``), else a new timestamped folder with ``hyperparams.json`` and
 ``args.json``; then :func:`syrac.rank.training.pretrain` trains in it.
+
+With ``--strategy multi_worker`` every worker runs the same command. The strategy comes first
+(it must precede every TensorFlow op), then the chief picks the run folder as above and hands
+its folder, seed, arguments and hyper-parameters to the other workers
+(:func:`syrac.rank.multi_worker.share_from_chief`), which train in worker folders of their own.
 """
 
 import os
 import random
+import shutil
 
 from syrac.common.annotations import load_ranking_set
 from syrac.common.config import find_params_file, load_params, parse_overrides, validate
 from syrac.common.errors import SyracError
 from syrac.common.files import read_json
+from syrac.common.folder_lock import FolderLock
+from syrac.rank import multi_worker
 from syrac.rank.run_folder import (
     FINISHED,
     check_resumable,
@@ -110,17 +118,73 @@ def run_pretraining(args, default_params="baseline"):
         state = tidy_finished_run(args.resume)
         print(f"{args.resume} has already {state.replace('_', ' ')}; nothing to resume.")
         return args.resume
+    if args.resume:  # a run resumes with the strategy it was started with
+        args.strategy = (read_json(os.path.join(args.resume, "args.json"), default=None)
+                         or {}).get("strategy", args.strategy)
+    if args.strategy == "multi_worker":
+        return _run_multi_worker(args, default_params)
     lock, recorded, params, splits = prepare_run(args, default_params)
     with lock:
         return _train(lock.run_dir, recorded, params, splits, args)
 
 
-def _train(run_dir, recorded, params, splits, args):
+def _run_multi_worker(args, default_params):
+    """One worker's part of a multi-worker run (see the module docstring)."""
+    if not args.startup_timeout > 0:
+        raise SyracError(f"--startup_timeout must be > 0 seconds. Received: {args.startup_timeout}")
+    cluster = multi_worker.read_cluster()
+    if not args.resume:
+        _require(args)
+    with multi_worker.startup_deadline(args.startup_timeout, cluster):
+        strategy = multi_worker.create_strategy()
+        if cluster.is_chief:
+            try:
+                lock, recorded, params, splits = prepare_run(args, default_params)
+            except SyracError as error:
+                multi_worker.share_from_chief(strategy, cluster, {"error": str(error)})
+                raise
+            multi_worker.share_from_chief(strategy, cluster, {
+                "run_dir": lock.run_dir, "args": recorded, "params": params})
+        else:
+            shared = multi_worker.share_from_chief(strategy, cluster)
+            if "error" in shared:
+                raise SyracError(f"the chief stopped: {shared['error']}")
+            recorded, params = shared["args"], shared["params"]
+            splits = load_ranking_set(recorded["data_dir"], recorded["dataset"],
+                                      recorded.get("filter_classes", []))
+            lock = _claim_worker_folder(shared["run_dir"], cluster)
+    run_dir = lock.run_dir if cluster.is_chief else shared["run_dir"]
+    with lock:
+        _train(lock.run_dir, recorded, params, splits, args, strategy, cluster)
+    if cluster.is_chief:
+        for folder in multi_worker.worker_folders(run_dir):
+            shutil.rmtree(folder, ignore_errors=True)  # the workers' own, left by a kill
+    else:
+        shutil.rmtree(lock.run_dir, ignore_errors=True)
+    return run_dir
+
+
+def _claim_worker_folder(run_dir, cluster):
+    folder = multi_worker.worker_folder(run_dir, cluster.worker_id)
+    os.makedirs(folder, exist_ok=True)
+    lock = FolderLock(folder)
+    if not lock.acquire():
+        raise SyracError(
+            f"worker {cluster.worker_id}'s folder {folder} is in use by {lock.holder()}: two "
+            "processes were given the same TF_CONFIG task"
+        )
+    return lock
+
+
+def _train(run_dir, recorded, params, splits, args, strategy=None, cluster=None):
     import keras
 
     from syrac.rank.training import pretrain
 
-    print(f"Run folder: {run_dir}")
+    if cluster is not None and not cluster.is_chief:
+        print(f"Worker {cluster.worker_id} of {cluster.workers}; its own files: {run_dir}")
+    else:
+        print(f"Run folder: {run_dir}")
     print(
         f"{len(splits['train'])} training and {len(splits['val'])} validation pairs; "
         f"seed {recorded['seed']}"
@@ -134,6 +198,8 @@ def _train(run_dir, recorded, params, splits, args):
         patience=recorded["patience"],
         strategy_name=args.strategy,
         run_eagerly=args.run_eagerly,
+        strategy=strategy,
+        cluster=cluster,
     )
     print(f"Run {status['state']} after {status['optimizer_steps']} steps: {run_dir}")
     return run_dir

@@ -12,6 +12,7 @@ from keras.src.losses.loss import unscale_loss_for_distribution
 
 from syrac.rank.augmentation import RankingAugmentation
 from syrac.rank.input_scaling import InputScaling
+from syrac.rank.multi_worker_fixes import MultiWorkerFitFixes
 
 
 def build_rank_decoder(
@@ -43,7 +44,7 @@ def build_rank_decoder(
 
 
 @keras.saving.register_keras_serializable(package="syrac")
-class SiameseRanker(keras.Model):
+class SiameseRanker(MultiWorkerFitFixes, keras.Model):
     """Pairwise ranking model: P(source holds more people than target).
 
     Args:
@@ -113,11 +114,8 @@ class SiameseRanker(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.rank_accuracy]
 
-    def _update_metrics(self, loss, labels, predictions):
-        # Keras losses divide by the replica count under tf.distribute; log the true mean.
-        self.loss_tracker.update_state(unscale_loss_for_distribution(loss))
-        self.rank_accuracy.update_state(labels, predictions)
-        return {metric.name: metric.result() for metric in self.metrics}
+    def _logs(self):
+        return self.logs_for_reduction({metric.name: metric.result() for metric in self.metrics})
 
     def train_step(self, data):
         inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -128,13 +126,20 @@ class SiameseRanker(keras.Model):
                       if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer) else loss)
         gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        return self._update_metrics(loss, labels, predictions)
+        # Keras losses divide by the replica count under tf.distribute; log the true mean.
+        self.loss_tracker.update_state(unscale_loss_for_distribution(loss))
+        self.rank_accuracy.update_state(labels, predictions)
+        return self._logs()
 
     def test_step(self, data):
-        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        """Per-pair loss and accuracy, weighted: the epoch's numbers are means over the pairs
+        (a pair of weight 0 pads a short last batch so that no replica gets an empty one)."""
+        inputs, labels, weights = keras.utils.unpack_x_y_sample_weight(data)
         predictions = self(inputs, training=False)
-        loss = self.ranking_loss(labels, predictions)
-        return self._update_metrics(loss, labels, predictions)
+        losses = self.ranking_loss.call(labels, predictions)
+        self.loss_tracker.update_state(losses, sample_weight=weights)
+        self.rank_accuracy.update_state(labels, predictions, sample_weight=weights)
+        return self._logs()
 
     def get_config(self):
         config = super().get_config()

@@ -26,7 +26,7 @@ from syrac.common.files import read_json, timestamp, write_json_atomic
 UNFINISHED = "running"
 FINISHED = ("completed", "early_stopped")
 # Arguments that do not change what a run computes; ignored when matching a run to resume.
-_NOT_IDENTITY = {"resume", "new_run", "seed", "seed_given", "run_eagerly"}
+_NOT_IDENTITY = {"resume", "new_run", "seed", "seed_given", "run_eagerly", "startup_timeout"}
 
 
 def run_root(experiment_dir, experiment_name, dataset, index):
@@ -150,8 +150,8 @@ def matching_runs(root, args, params=None, states=(UNFINISHED,)):
     wanted = run_identity(args)
     for name in sorted(os.listdir(root), reverse=True):
         run_dir = os.path.join(root, name)
-        if not os.path.isdir(run_dir):
-            continue
+        if name.startswith(".") or not os.path.isdir(run_dir):
+            continue  # staging and worker folders are hidden
         if read_status(run_dir).get("state") not in states:
             continue
         recorded = read_json(os.path.join(run_dir, "args.json"), default=None)

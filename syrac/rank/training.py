@@ -7,6 +7,10 @@ remaining batches), then the remaining epochs run as usual. Before training, the
 back to what the backup committed, so an epoch whose end a kill interrupted is written again,
 once. Early stopping replays the ``val_loss`` history already in ``results.csv``; a run killed
 after early stopping had decided to stop ends without training further.
+
+With several workers (:mod:`syrac.rank.multi_worker`) every worker runs this same function: the
+chief in the run folder, each other worker in its own worker folder, which gets the same
+backups and epoch log but no checkpoints. The workers resume from the backup they all hold.
 """
 
 import os
@@ -20,14 +24,22 @@ from syrac.rank.callbacks import (
     EncoderCheckpoint,
     ResumableEarlyStopping,
     TrainingBackup,
+    adopt_backup,
+    backup_records,
     logged_history,
     read_backup_position,
     remove_backup,
     stopped_early_in,
 )
-from syrac.rank.distribution import make_strategy
+from syrac.rank.distribution import make_strategy, synchronize_batch_norm_if_asked
 from syrac.rank.epoch_log import EpochLog
-from syrac.rank.pipeline import steps_per_epoch, training_schedule, validation_pairs
+from syrac.rank.multi_worker import agreed_backup, barrier, lost_peers_reported
+from syrac.rank.pipeline import (
+    steps_per_epoch,
+    training_schedule,
+    validation_batch_size,
+    validation_pairs,
+)
 from syrac.rank.preemption import StopOnNotice, preemption_notices
 from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model
 from syrac.rank.resume import RestoreEpochMetrics, reconcile_run_folder, restore_random_state
@@ -45,8 +57,9 @@ def initial_encoder(params, seed):
     return build_ranking_model(params).encoder
 
 
-def build_and_restore(params, run_dir, strategy):
-    """Build and compile the ranking model under ``strategy``; load the last backup if any.
+def build_and_restore(params, run_dir, strategy, cluster=None):
+    """Build and compile the ranking model under ``strategy``; load the last backup if any
+    (with several workers, the last one they all hold).
 
     Returns:
         (model, position) where position is the backup's ``{"epoch", "batch", ...}`` or None.
@@ -54,10 +67,15 @@ def build_and_restore(params, run_dir, strategy):
     height, width, channels = params["input_shape"]
     with strategy.scope():
         model = build_ranking_model(params)
+        synchronize_batch_norm_if_asked(model)
         compile_ranking_model(model, params)
         blank = tf.zeros([1, height, width, channels])
         model((blank, blank), training=False)  # build before restoring or fitting
         position = read_backup_position(run_dir)
+        if cluster is not None:
+            position = agreed_backup(strategy, cluster, backup_records(run_dir))
+            if position is not None and position != read_backup_position(run_dir):
+                adopt_backup(run_dir, position)
         if position is not None:
             model.optimizer.build(model.trainable_variables)
             model.load_weights(os.path.join(run_dir, "backup", position["weights"]))
@@ -65,22 +83,25 @@ def build_and_restore(params, run_dir, strategy):
     return model, position
 
 
-def _callbacks(run_dir, params, patience, steps, first_batch, resumed_epoch, metric_state):
+def _callbacks(run_dir, params, patience, steps, first_batch, resumed_epoch, metric_state,
+               cluster=None):
     """The run's callbacks, in the order an epoch's end must write: row and scalars,
-    checkpoint, early-stopping decision, then the backup that commits them; last, the stop
-    on a pre-emption notice (:mod:`syrac.rank.preemption`)."""
+    checkpoint (the chief's alone), early-stopping decision, then the backup that commits
+    them; last, the stop on a pre-emption notice (:mod:`syrac.rank.preemption`)."""
     results_csv = os.path.join(run_dir, "results.csv")
     early_stopping = ResumableEarlyStopping(
         results_csv, resumed_epoch, monitor="val_loss", patience=patience, mode="min"
     )
-    backup = TrainingBackup(run_dir, steps, params["backup_every_n_batches"], first_batch)
+    backup = TrainingBackup(run_dir, steps, params["backup_every_n_batches"], first_batch,
+                            keep_previous=cluster is not None)
     callbacks = [
         RestoreEpochMetrics(metric_state),
         EpochLog(run_dir),
-        EncoderCheckpoint(run_dir),
+        *([EncoderCheckpoint(run_dir)] if cluster is None or cluster.is_chief else []),
         early_stopping,
         backup,
-        StopOnNotice(backup),
+        # A worker cannot back up alone mid-epoch: the backup reads metrics all workers hold.
+        StopOnNotice(backup, back_up=cluster is None),
     ]
     return callbacks, early_stopping
 
@@ -99,24 +120,28 @@ def _check_enough_pairs(splits, params, replicas):
 
 
 def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
-             run_eagerly=False, verbose="auto"):
+             run_eagerly=False, verbose="auto", strategy=None, cluster=None):
     """Train (or resume) the ranking model of one run folder; return the final status dict.
 
     Args:
         splits: ``{"train": pairs, "val": pairs}`` from :func:`syrac.common.annotations.load_ranking_set`.
         params: validated hyper-parameters.
-        run_dir: the run folder (already holding hyperparams.json and args.json).
+        run_dir: the run folder (already holding hyperparams.json and args.json); for a
+            worker other than the chief, its worker folder.
         seed: the run's seed (shuffling, initialisation, augmentation).
         patience: early-stopping patience on ``val_loss``.
         strategy_name: ``"default"`` or ``"mirrored"``.
+        strategy: an already created strategy (``MultiWorkerMirroredStrategy`` must be made
+            before anything else runs), used instead of ``strategy_name``.
+        cluster: this worker's :class:`syrac.rank.multi_worker.ClusterTask`, with several.
     """
-    strategy = make_strategy(strategy_name)
+    strategy = strategy or make_strategy(strategy_name)
     replicas = strategy.num_replicas_in_sync
     _check_enough_pairs(splits, params, replicas)
     steps = steps_per_epoch(len(splits["train"]), params["batch_size"])
     epochs = params["epochs"]
 
-    model, position = build_and_restore(params, run_dir, strategy)
+    model, position = build_and_restore(params, run_dir, strategy, cluster)
     reconcile_run_folder(run_dir, position)
     epoch, batch = (position["epoch"], position["batch"]) if position else (0, 0)
     if position and epoch < epochs:
@@ -125,8 +150,9 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
     write_status(run_dir, UNFINISHED, steps_per_epoch=steps, epochs=epochs,
                  replicas=replicas)
 
-    val_batch = max(params["val_batch_size"], replicas)
-    validation = validation_pairs(splits["val"], params["input_shape"], val_batch)
+    validation = validation_pairs(
+        splits["val"], params["input_shape"],
+        validation_batch_size(params["val_batch_size"], replicas), replicas)
     phases = []
     stopped_early = stopped_early_in(
         logged_history(os.path.join(run_dir, "results.csv"), "val_loss", epoch), patience)
@@ -140,14 +166,14 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
         phases.append((epoch, epochs, steps, 0))
 
     paths = [path for pair in splits["train"] + splits["val"] for path in pair]
-    with undecodable_images_named(paths), preemption_notices():
+    with undecodable_images_named(paths), preemption_notices(), lost_peers_reported(cluster):
         for first_epoch, last_epoch, phase_steps, first_batch in phases:
             schedule = training_schedule(
                 splits["train"], params["input_shape"], params["batch_size"], epochs,
                 seed, params["shuffle_buffer"], start_step=first_epoch * steps + first_batch,
             )
             callbacks, early_stopping = _callbacks(
-                run_dir, params, patience, steps, first_batch, first_epoch, metric_state
+                run_dir, params, patience, steps, first_batch, first_epoch, metric_state, cluster
             )
             metric_state = None
             model.fit(
@@ -163,6 +189,8 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
                 stopped_early = True
                 break
 
+    if cluster is not None:
+        barrier(strategy)  # every worker has trained its last step
     state = "early_stopped" if stopped_early else "completed"
     write_status(run_dir, state, optimizer_steps=int(model.optimizer.iterations.numpy()))
     remove_backup(run_dir)

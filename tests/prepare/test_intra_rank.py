@@ -83,8 +83,9 @@ def test_targets_are_nested_crops_of_their_sources(images, tmp_path):
     with Image.open(data / pair["target_image"]) as crop:
         assert np.abs(np.asarray(crop.convert("RGB"), float) - expected).mean() < 4
 
-    (source, target), label = next(iter(validation_pairs(splits["val"], (32, 48, 3), 2)))
+    (source, target), label, weight = next(iter(validation_pairs(splits["val"], (32, 48, 3), 2)))
     assert source.shape == target.shape == (2, 32, 48, 3) and np.all(label.numpy() == 1)
+    assert weight.numpy().tolist() == [1.0, 1.0]
 
 
 def test_crops_are_seeded_and_centre_placement_is_concentric(images, tmp_path):

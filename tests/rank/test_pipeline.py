@@ -10,6 +10,7 @@ from syrac.rank.pipeline import (
     decoded_images,
     steps_per_epoch,
     training_schedule,
+    validation_batch_size,
     validation_pairs,
 )
 
@@ -49,8 +50,40 @@ def test_batches_hold_pairs_and_label_one(pairs):
 
 def test_validation_keeps_order_and_last_short_batch(pairs):
     _, splits = pairs
-    sizes = [source.shape[0] for (source, _), _ in validation_pairs(splits["val"], SHAPE, 2)]
-    assert sizes == [2, 1]
+    batches = list(validation_pairs(splits["val"], SHAPE, 2))
+    assert [source.shape[0] for (source, _), _, _ in batches] == [2, 1]
+    assert [weight.numpy().tolist() for _, _, weight in batches] == [[1.0, 1.0], [1.0]]
+
+
+def test_validation_for_replicas_pads_whole_batches_with_weight_zero(pairs):
+    _, splits = pairs  # 3 validation pairs
+    batch = validation_batch_size(1, replicas=2)
+    assert batch == 2 and validation_batch_size(3, 2) == 4 and validation_batch_size(4, 4) == 4
+    batches = list(validation_pairs(splits["val"], SHAPE, batch, replicas=2))
+    assert [source.shape[0] for (source, _), _, _ in batches] == [2, 2]
+    assert [weight.numpy().tolist() for _, _, weight in batches] == [[1.0, 1.0], [1.0, 0.0]]
+    (padding, _), _, _ = batches[1]
+    (first, _), _, _ = batches[0]
+    np.testing.assert_array_equal(padding[1].numpy(), first[0].numpy())  # the first pair again
+
+
+def test_weighted_validation_means_are_over_real_pairs_only(pairs):
+    """A padded pair changes neither the loss nor the accuracy ``evaluate`` reports."""
+    import keras
+
+    from syrac.common.config import load_params
+    from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model
+
+    _, splits = pairs
+    params, _ = load_params("config", "tiny", {"input_shape": list(SHAPE), "augment": 0})
+    keras.utils.set_random_seed(1)
+    model = compile_ranking_model(build_ranking_model(params), params)
+    plain = model.evaluate(validation_pairs(splits["val"], SHAPE, 1), verbose=0)
+    padded = model.evaluate(validation_pairs(splits["val"], SHAPE, 2, replicas=2), verbose=0)
+    per_pair = [model.evaluate(validation_pairs([pair], SHAPE, 1), verbose=0)[0]
+                for pair in splits["val"]]
+    np.testing.assert_allclose(padded, plain, rtol=1e-6)
+    np.testing.assert_allclose(plain[0], np.mean(per_pair), rtol=1e-6)
 
 
 def test_decoded_images_in_file_order(pairs):
