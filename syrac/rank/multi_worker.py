@@ -236,9 +236,6 @@ def agreed_backup(strategy, cluster, candidates):
         candidates: this worker's backups, newest first (two are kept: a kill can fall
             between the workers' writes of one backup, never further apart, since the next
             step waits for everybody).
-
-    Raises:
-        SyracError: when the workers' backups have no step in common.
     """
     import numpy as np
 
@@ -248,16 +245,24 @@ def agreed_backup(strategy, cluster, candidates):
     mine = np.zeros((cluster.workers, 2), np.int64)
     mine[cluster.worker_id] = np.asarray(steps) + 1
     table = _all_sum(strategy, mine.ravel()).reshape(cluster.workers, 2) - 1
-    held = [{int(step) for step in row if step >= 0} for row in table]
-    if not any(held):
-        return None
-    common = set.intersection(*held)
+    return common_backup([[int(step) for step in row if step >= 0] for row in table], candidates)
+
+
+def common_backup(steps_by_worker, candidates):
+    """Of ``candidates`` (this worker's backup records), the latest whose step every worker
+    holds; None (train from the first step) when there is none.
+
+    Every worker can always start again from the first step, so a worker killed before its
+    first backup sends all of them back there.
+    """
+    held = [set(steps) for steps in steps_by_worker]
+    common = set.intersection(*held) if held else set()
     if not common:
-        listed = "; ".join(f"worker {i}: {sorted(h) or 'none'}" for i, h in enumerate(held))
-        raise SyracError(
-            f"the workers' backups have no step in common (backed-up steps, {listed}); "
-            "start a new run with --new_run"
-        )
+        if any(held):
+            print("The workers hold no backup in common "
+                  f"({'; '.join(f'worker {i}: steps {sorted(h)}' for i, h in enumerate(held))}); "
+                  "training again from the first step.")
+        return None
     step = max(common)
     return next(record for record in candidates if record["global_step"] == step)
 

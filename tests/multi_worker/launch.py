@@ -32,7 +32,9 @@ def tf_config(ports, index):
 
 
 def start_workers(argv_of, workers=2, env=None, cwd=None, ports=None):
-    """Start ``workers`` processes ``python argv_of(index)``; return them (not waited for)."""
+    """Start ``workers`` processes ``python argv_of(index)`` of a cluster on ``ports`` (free
+    ones by default; more ports than workers leave the others' tasks never started); return
+    them, not waited for."""
     ports = ports or free_ports(workers)
     processes = []
     for index in range(workers):

@@ -1,0 +1,139 @@
+"""The single-process parts of multi-worker training: TF_CONFIG checked, worker folders, the
+backup every worker holds, two backups kept, a worker's stop on a notice."""
+
+import json
+import os
+
+import keras
+import pytest
+
+from syrac.common.errors import SyracError
+from syrac.rank.callbacks import TrainingBackup, adopt_backup, backup_records, read_backup_position
+from syrac.rank.multi_worker import (
+    common_backup,
+    read_cluster,
+    worker_folder,
+    worker_folders,
+)
+from syrac.rank.preemption import Preempted, StopOnNotice, _Notice
+
+
+def _config(cluster, task_type="worker", index=0):
+    return {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": task_type,
+                                                                   "index": index}})}
+
+
+def test_workers_only_cluster_makes_worker_zero_the_chief():
+    cluster = {"worker": ["node1:2222", "node2:2222", "node3:2222"]}
+    tasks = [read_cluster(_config(cluster, index=i)) for i in range(3)]
+    assert [task.worker_id for task in tasks] == [0, 1, 2]
+    assert [task.is_chief for task in tasks] == [True, False, False]
+    assert tasks[2].addresses == ("node1:2222", "node2:2222", "node3:2222")
+    assert tasks[2].workers == 3
+
+
+def test_a_chief_task_comes_first_and_the_workers_after_it():
+    cluster = {"chief": ["head:2222"], "worker": ["node1:2222", "node2:2222"]}
+    chief = read_cluster(_config(cluster, "chief", 0))
+    second = read_cluster(_config(cluster, "worker", 1))
+    assert (chief.worker_id, chief.is_chief) == (0, True)
+    assert (second.worker_id, second.is_chief) == (2, False)
+    assert second.addresses == ("head:2222", "node1:2222", "node2:2222")
+
+
+@pytest.mark.parametrize("environ, named", [
+    ({}, "TF_CONFIG environment variable is not set"),
+    ({"TF_CONFIG": "  "}, "TF_CONFIG environment variable is not set"),
+    ({"TF_CONFIG": "{'cluster': 1}"}, "TF_CONFIG is not valid JSON"),
+    ({"TF_CONFIG": "[1, 2]"}, "TF_CONFIG must be a JSON object"),
+    ({"TF_CONFIG": json.dumps({"cluster": {"worker": ["a:1"]}})}, "TF_CONFIG must be a JSON object"),
+    (_config({"worker": ["a:1"], "ps": ["b:1"]}), "task type(s) ps"),
+    (_config({"worker": "a:1"}), "cluster.worker must be a list"),
+    (_config({"worker": ["a"]}), "holds 'a', not \"host:port\""),
+    (_config({"worker": ["a:99999"]}), "holds 'a:99999'"),
+    (_config({"chief": ["a:1", "b:1"], "worker": []}, "chief"), "at most one chief"),
+    (_config({"worker": []}), "lists no worker"),
+    (_config({"worker": ["a:1"]}, "evaluator"), "task.type is 'evaluator'"),
+    (_config({"worker": ["a:1"]}, "chief"), "task.type is 'chief'"),
+    (_config({"worker": ["a:1", "b:1"]}, index=2), "task.index is 2; cluster.worker has 2"),
+    (_config({"worker": ["a:1"]}, index=True), "task.index is True"),
+    (_config({"worker": ["a:1"]}, index="0"), "task.index is '0'"),
+])
+def test_a_bad_tf_config_is_one_error_naming_it(environ, named):
+    with pytest.raises(SyracError) as raised:
+        read_cluster(environ)
+    assert named in str(raised.value)
+    assert "--strategy multi_worker" in str(raised.value)
+
+
+def test_worker_folders_are_hidden_siblings_of_the_run_folder(tmp_path):
+    run_dir = tmp_path / "2026-01-01-00-00-00"
+    run_dir.mkdir()
+    assert worker_folder(str(run_dir), 2) == str(tmp_path / ".2026-01-01-00-00-00.worker-2")
+    assert worker_folder(str(run_dir) + "/", 1) == str(tmp_path / ".2026-01-01-00-00-00.worker-1")
+    for name in (".2026-01-01-00-00-00.worker-1", ".2026-01-01-00-00-00.worker-3",
+                 ".2026-01-01-00-00-00-1.worker-1", ".2026-01-01-00-00-00.worker-x"):
+        (tmp_path / name).mkdir()
+    assert [os.path.basename(p) for p in worker_folders(str(run_dir))] == [
+        ".2026-01-01-00-00-00.worker-1", ".2026-01-01-00-00-00.worker-3"]
+
+
+def _record(step):
+    return {"epoch": step // 4, "batch": step % 4, "global_step": step, "weights": f"w{step}"}
+
+
+@pytest.mark.parametrize("steps_by_worker, mine, expected", [
+    ([[8, 6], [8, 6]], [8, 6], 8),          # everybody finished the last backup
+    ([[8, 6], [6, 4]], [8, 6], 6),          # killed between the workers' writes of step 8
+    ([[6, 4], [8, 6]], [6, 4], 6),
+    ([[8, 6], [8, 6], [6, 4]], [8, 6], 6),
+    ([[2], []], [2], None),                 # one worker never backed up: from the start
+    ([[], []], [], None),
+    ([[8, 6], [4, 2]], [8, 6], None),       # nothing in common (several failures)
+])
+def test_workers_resume_from_the_latest_backup_they_all_hold(steps_by_worker, mine, expected):
+    chosen = common_backup(steps_by_worker, [_record(step) for step in mine])
+    assert (chosen["global_step"] if chosen else None) == expected
+
+
+def _tiny_model():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_a_backup_keeps_the_previous_one_when_asked(tmp_path):
+    model = _tiny_model()
+    kept = TrainingBackup(str(tmp_path / "kept"), 10, 2, keep_previous=True)
+    single = TrainingBackup(str(tmp_path / "single"), 10, 2)
+    for backup in (kept, single):
+        backup.set_model(model)
+        for batch in (2, 4, 6):
+            backup.save(0, batch)
+    assert [r["global_step"] for r in backup_records(str(tmp_path / "kept"))] == [6, 4]
+    assert sorted(os.listdir(tmp_path / "kept" / "backup")) == [
+        "position.json", "step_00000004.weights.h5", "step_00000006.weights.h5"]
+    assert [r["global_step"] for r in backup_records(str(tmp_path / "single"))] == [6]
+    assert sorted(os.listdir(tmp_path / "single" / "backup")) == [
+        "position.json", "step_00000006.weights.h5"]
+
+    older = backup_records(str(tmp_path / "kept"))[1]
+    adopt_backup(str(tmp_path / "kept"), older)
+    assert read_backup_position(str(tmp_path / "kept"))["global_step"] == 4
+    kept.save(0, 6)  # trained again from step 4: the previous backup is step 4 now
+    assert [r["global_step"] for r in backup_records(str(tmp_path / "kept"))] == [6, 4]
+
+
+def test_one_of_several_workers_stops_on_a_notice_without_a_backup_of_its_own(tmp_path):
+    model = _tiny_model()
+    backup = TrainingBackup(str(tmp_path), 10, 5, keep_previous=True)
+    backup.set_model(model)
+    stop = StopOnNotice(backup, back_up=False)
+    _Notice.received = "SIGTERM"
+    try:
+        with pytest.raises(Preempted) as raised:
+            stop.on_train_batch_end(2)
+    finally:
+        _Notice.received = None
+    assert "after batch 3 of epoch 1" in str(raised.value)
+    assert not (tmp_path / "backup").exists()
