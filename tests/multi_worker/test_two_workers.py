@@ -39,14 +39,14 @@ def _command(data, runs, *extra):
     """The tiny ResNet50 without augmentation (compared with one process)."""
     return ["train_wrapper.py", *training_command(
         data, runs, "cluster", "--set", f"epochs={EPOCHS}", "num_layers=0", "augment=0",
-        "--patience", "10", *extra)]
+        "backup_every_n_batches=100", "--patience", "10", *extra)]
 
 
 def _vgg_command(data, runs):
     """Tiny VGG16 with the augmentation on, on two workers (killed and resumed)."""
     return ["train_wrapper.py", *training_command(
         data, runs, "cluster", "--set", f"epochs={EPOCHS}", "num_layers=0", "model_name=vgg16",
-        "--patience", "10", "--strategy", "multi_worker")]
+        "backup_every_n_batches=2", "--patience", "10", "--strategy", "multi_worker")]
 
 
 def _resume(run_dir):
