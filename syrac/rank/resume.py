@@ -105,13 +105,18 @@ def remove_leftovers(run_dir):
 
 
 def tidy_finished_run(run_dir):
-    """Remove what a kill after a run's last status left behind (its backup, temporary files);
-    return the run's state. A folder another process holds is left as it is."""
+    """Remove what a kill after a run's last status left behind (its backup, temporary files,
+    the worker folders of a multi-worker run); return the run's state. A folder another
+    process holds is left as it is."""
+    from syrac.rank.multi_worker import worker_folders
+
     lock = RunLock(run_dir)
     if lock.acquire():
         try:
             shutil.rmtree(os.path.join(run_dir, BACKUP_FOLDER), ignore_errors=True)
             remove_leftovers(run_dir)
+            for folder in worker_folders(run_dir):  # other workers' of a multi-worker run
+                shutil.rmtree(folder, ignore_errors=True)
         finally:
             lock.release()
     return read_status(run_dir).get("state")

@@ -3,6 +3,8 @@ backup every worker holds, two backups kept, a worker's stop on a notice."""
 
 import json
 import os
+import re
+import subprocess
 
 import keras
 import pytest
@@ -16,6 +18,7 @@ from syrac.rank.multi_worker import (
     worker_folders,
 )
 from syrac.rank.preemption import Preempted, StopOnNotice, _Notice
+from tests.conftest import REPO
 
 
 def _config(cluster, task_type="worker", index=0):
@@ -137,3 +140,41 @@ def test_one_of_several_workers_stops_on_a_notice_without_a_backup_of_its_own(tm
         _Notice.received = None
     assert "after batch 3 of epoch 1" in str(raised.value)
     assert not (tmp_path / "backup").exists()
+
+
+def test_the_readme_tf_configs_and_slurm_script_describe_the_cluster():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Beyond one machine"):]
+    examples = re.findall(r"export TF_CONFIG='(.+)'", section)
+    tasks = [read_cluster({"TF_CONFIG": text}) for text in examples]
+    assert [(task.worker_id, task.addresses) for task in tasks] == [
+        (0, ("node1:23456", "node2:23456")), (1, ("node1:23456", "node2:23456"))]
+
+    script = section[section.index("srun bash -c '") + len("srun bash -c '"):]
+    lines = script.splitlines()[1:3]  # workers=..., export TF_CONFIG=...
+    assert lines[0].startswith("workers=") and lines[1].startswith("export TF_CONFIG=")
+    for procid in (0, 2):
+        printed = subprocess.run(
+            ["bash", "-c", "\n".join(lines) + '\nprintf %s "$TF_CONFIG"'], check=True,
+            env={"PATH": os.environ["PATH"], "SYRAC_HOSTS": "gpu-a,gpu-b,gpu-c",
+                 "SYRAC_PORT": "23456", "SLURM_PROCID": str(procid)},
+            capture_output=True, text=True).stdout
+        task = read_cluster({"TF_CONFIG": printed})
+        assert task.worker_id == procid
+        assert task.addresses == ("gpu-a:23456", "gpu-b:23456", "gpu-c:23456")
+
+
+def test_tidying_a_finished_run_removes_the_worker_folders_a_kill_left(tmp_path):
+    from syrac.rank.resume import tidy_finished_run
+
+    run_dir = tmp_path / "2026-01-01-00-00-00"
+    (run_dir / "backup").mkdir(parents=True)
+    (run_dir / "status.json").write_text('{"state": "completed"}')
+    (run_dir / "results.csv").write_text("epoch,loss\n0,1.0\n")
+    for folder in (".2026-01-01-00-00-00.worker-1", ".2026-01-01-00-00-00.worker-2"):
+        (tmp_path / folder / "backup").mkdir(parents=True)
+    (tmp_path / ".2026-01-01-00-00-01.worker-1").mkdir()  # another run's: kept
+    assert tidy_finished_run(str(run_dir)) == "completed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".2026-01-01-00-00-01.worker-1", "2026-01-01-00-00-00"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["results.csv", "status.json"]
