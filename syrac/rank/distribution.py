@@ -1,4 +1,5 @@
-"""Choosing the ``tf.distribute`` strategy of a run.
+"""Choosing the ``tf.distribute`` strategy of a run on one machine (several machines:
+:mod:`syrac.rank.multi_worker`).
 
 ``mirrored`` replicates the model on every local GPU (``tf.distribute.MirroredStrategy``);
 gradients are summed across replicas after each replica's loss is divided by the replica count,
@@ -31,6 +32,9 @@ def make_strategy(name):
     """Return the strategy called ``name``: ``"default"`` or ``"mirrored"``."""
     if name == "default":
         return tf.distribute.get_strategy()
+    if name == "multi_worker":
+        raise SyracError("--strategy multi_worker is made at start-up, before any TensorFlow op "
+                         "(syrac.rank.multi_worker.create_strategy), not here")
     if name != "mirrored":
         raise SyracError(f"--strategy must be 'default' or 'mirrored'. Received: {name!r}")
     if tf.config.list_physical_devices("GPU"):

@@ -184,12 +184,23 @@ def lost_peers_reported(cluster):
         yield
     except (tf.errors.UnavailableError, tf.errors.CancelledError,
             tf.errors.DeadlineExceededError, tf.errors.AbortedError) as error:
-        first_line = (error.message or str(error)).strip().splitlines()[0][:160]
         raise LostPeer(
             f"worker {cluster.worker_id} lost contact with the other workers "
-            f"({type(error).__name__}: {first_line}); when every worker has stopped, launch "
-            "them all again with the same command to resume from their last backup"
+            f"({type(error).__name__}: {_cause(error.message or str(error))}); when every "
+            "worker has stopped, launch them all again with the same command to resume from "
+            "their last backup"
         ) from None
+
+
+def _cause(message):
+    """The line of a collective's error that says what happened, e.g. which task stopped."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if "aborted by" in line or "unhealthy" in line:
+            tasks = [other for other in lines[index + 1:index + 4] if other.startswith("/job:")]
+            return " ".join([line.rsplit("Error reported from", 1)[-1].strip(), *tasks])[:240]
+    useful = [line for line in lines if line != "Graph execution error:"]
+    return (useful or ["no detail"])[0][:240]
 
 
 def in_multi_worker_mode(strategy):

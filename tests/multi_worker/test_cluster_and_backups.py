@@ -178,3 +178,26 @@ def test_tidying_a_finished_run_removes_the_worker_folders_a_kill_left(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".2026-01-01-00-00-01.worker-1", "2026-01-01-00-00-00"]
     assert sorted(p.name for p in run_dir.iterdir()) == ["results.csv", "status.json"]
+
+
+def test_a_lost_peer_is_one_line_naming_the_task_that_stopped():
+    import tensorflow as tf
+
+    from syrac.rank.multi_worker import LostPeer, lost_peers_reported
+
+    message = ("Graph execution error:\n\nDetected at node CollectiveReduceV2 defined at (most "
+               "recent call last):\n  File \"x.py\", line 7, in step\n\nCollective ops is aborted "
+               "by: Error reported from /job:worker/task:1: The following tasks are unhealthy "
+               "(stopped sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have "
+               "crashed.\n\t [[{{node CollectiveReduceV2}}]]")
+    cluster = read_cluster(_config({"worker": ["a:1", "b:1"]}))
+    with pytest.raises(LostPeer) as raised:
+        with lost_peers_reported(cluster):
+            raise tf.errors.UnavailableError(None, None, message)
+    text = str(raised.value)
+    assert raised.value.exit_code == 75 and "\n" not in text
+    assert "worker 0 lost contact" in text and "unhealthy" in text
+    assert "/job:worker/replica:0/task:1" in text
+    with pytest.raises(tf.errors.UnavailableError):  # one process: not a lost peer
+        with lost_peers_reported(None):
+            raise tf.errors.UnavailableError(None, None, message)
