@@ -13,6 +13,9 @@ a few thousand pairs takes tens of minutes; on a CPU, hours (``benchmarks/pretra
 prints this machine's pairs/s). With ``--params tiny`` (32x48, random init) a fixture of a few
 pairs trains in well under a minute.
 
+On several machines, every machine runs the same command with ``--strategy multi_worker`` and its
+own ``TF_CONFIG`` (README, "Beyond one machine"); ``batch_size`` stays the global batch.
+
 What to expect: train ``rank_accuracy`` climbing towards 1 and ``val_rank_accuracy`` high on
 held-out pairs (removing people is an easy signal); the counting number comes from the probe
 (``finetuning/unsupervised/noisy_synth_regress``), not from this step.

@@ -93,3 +93,14 @@ def test_decoded_images_in_file_order(pairs):
     assert len(decoded) == len(paths)
     for path, image in zip(paths, decoded):
         np.testing.assert_array_equal(image, decode_image(path, SHAPE[:2]).numpy())
+
+
+def test_both_pipelines_are_sharded_by_data_between_workers(pairs):
+    """FILE sharding cannot split a list of paths; OFF would give each worker other pairs."""
+    import tensorflow as tf
+
+    _, splits = pairs
+    data = tf.data.experimental.AutoShardPolicy.DATA
+    for dataset in (training_schedule(splits["train"], SHAPE, 2, 1, 0, 10),
+                    validation_pairs(splits["val"], SHAPE, 2, replicas=2)):
+        assert dataset.options().experimental_distribute.auto_shard_policy == data
