@@ -135,6 +135,11 @@ def _run_multi_worker(args, default_params):
     cluster = multi_worker.read_cluster()
     if not args.resume:
         _require(args)
+    with multi_worker.lost_peers_reported(cluster):
+        return _train_as_worker(args, default_params, cluster)
+
+
+def _train_as_worker(args, default_params, cluster):
     with multi_worker.startup_deadline(args.startup_timeout, cluster):
         strategy = multi_worker.create_strategy()
         if cluster.is_chief:
@@ -156,11 +161,12 @@ def _run_multi_worker(args, default_params):
     run_dir = lock.run_dir if cluster.is_chief else shared["run_dir"]
     with lock:
         _train(lock.run_dir, recorded, params, splits, args, strategy, cluster)
+    if not cluster.is_chief:
+        shutil.rmtree(lock.run_dir, ignore_errors=True)
+    multi_worker.barrier(strategy)  # every worker is done with its folder
     if cluster.is_chief:
         for folder in multi_worker.worker_folders(run_dir):
-            shutil.rmtree(folder, ignore_errors=True)  # the workers' own, left by a kill
-    else:
-        shutil.rmtree(lock.run_dir, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)  # a worker's own, left by a kill
     return run_dir
 
 

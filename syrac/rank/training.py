@@ -33,7 +33,7 @@ from syrac.rank.callbacks import (
 )
 from syrac.rank.distribution import make_strategy, synchronize_batch_norm_if_asked
 from syrac.rank.epoch_log import EpochLog
-from syrac.rank.multi_worker import agreed_backup, barrier, lost_peers_reported
+from syrac.rank.multi_worker import agreed_backup, barrier
 from syrac.rank.pipeline import (
     steps_per_epoch,
     training_schedule,
@@ -166,7 +166,7 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
         phases.append((epoch, epochs, steps, 0))
 
     paths = [path for pair in splits["train"] + splits["val"] for path in pair]
-    with undecodable_images_named(paths), preemption_notices(), lost_peers_reported(cluster):
+    with undecodable_images_named(paths), preemption_notices():
         for first_epoch, last_epoch, phase_steps, first_batch in phases:
             schedule = training_schedule(
                 splits["train"], params["input_shape"], params["batch_size"], epochs,
