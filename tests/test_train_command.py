@@ -108,17 +108,6 @@ def test_mirrored_step_equals_single_device_step():
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_through_the_seed_command(data_dir, tmp_path):
-    result = run_wrapper("train_wrapper.py", *training_command(data_dir, tmp_path / "runs", "mirror", "--strategy",
-                         "mirrored", "--run_eagerly", "--set", "epochs=1"), env={"SYRAC_CPU_REPLICAS": "2"})
-    assert result.returncode == 0, result.stderr[-2000:]
-    (run_dir,) = (tmp_path / "runs" / "mirror" / "rank" / "0").iterdir()
-    status = json.loads((run_dir / "status.json").read_text())
-    assert status["replicas"] == 2 and status["state"] == "completed"
-    assert (run_dir / "best_model_01.keras").exists()
-
-
-@pytest.mark.slow
 def test_corrupt_image_during_training_is_named(tmp_path, capsys):
     make_ranking_set(str(tmp_path / "data"), "rank", train_pairs=4, val_pairs=2)
     document = json.loads((tmp_path / "data" / "rank" / "annotations.json").read_text())
