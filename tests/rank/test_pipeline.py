@@ -77,11 +77,16 @@ def test_weighted_validation_means_are_over_real_pairs_only(pairs):
     _, splits = pairs
     params, _ = load_params("config", "tiny", {"input_shape": list(SHAPE), "augment": 0})
     keras.utils.set_random_seed(1)
+    params["num_layers"] = 0
     model = compile_ranking_model(build_ranking_model(params), params)
+    score = model.rank_decoder.get_layer("score")
+    kernel = np.random.default_rng(0).uniform(0, 1, score.kernel.shape)
+    score.set_weights([kernel, np.ones(1)])  # a live ReLU: every pair gets its own score
     plain = model.evaluate(validation_pairs(splits["val"], SHAPE, 1), verbose=0)
     padded = model.evaluate(validation_pairs(splits["val"], SHAPE, 2, replicas=2), verbose=0)
     per_pair = [model.evaluate(validation_pairs([pair], SHAPE, 1), verbose=0)[0]
                 for pair in splits["val"]]
+    assert np.ptp(per_pair) > 1e-3  # so a padding pair counted would change the mean
     np.testing.assert_allclose(padded, plain, rtol=1e-6)
     np.testing.assert_allclose(plain[0], np.mean(per_pair), rtol=1e-6)
 
