@@ -82,16 +82,14 @@ class TrainingBackup(keras.callbacks.Callback):
         record = {"epoch": epoch, "batch": batch, "global_step": step,
                   "weights": os.path.basename(weights), "state": capture_state(self.model)}
         held = backup_records(os.path.dirname(self.folder))
-        kept = held[:1] if self.keep_previous else []
-        kept = [old for old in kept if old["weights"] != record["weights"]]
-        if kept:
-            record["previous"] = kept[0]
+        if self.keep_previous and held and held[0]["weights"] != record["weights"]:
+            record["previous"] = held[0]
         write_json_atomic(os.path.join(self.folder, "position.json"), record)
+        kept = {record["weights"], record.get("previous", {}).get("weights")}
         for old in held:
-            if old["weights"] not in {record["weights"], *(k["weights"] for k in kept)}:
-                path = os.path.join(self.folder, old["weights"])
-                if os.path.exists(path):
-                    os.remove(path)
+            path = os.path.join(self.folder, old["weights"])
+            if old["weights"] not in kept and os.path.exists(path):
+                os.remove(path)
 
 
 def read_backup_position(run_dir):

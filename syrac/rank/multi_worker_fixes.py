@@ -42,7 +42,7 @@ class MultiWorkerFitFixes:
 
     def logs_for_reduction(self, logs):
         """``logs`` as the step must return them under this model's strategy."""
-        if not in_multi_worker_mode(tf.distribute.get_strategy()):
+        if not in_multi_worker_mode(self.distribute_strategy):
             return logs
         return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 

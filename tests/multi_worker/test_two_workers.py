@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from syrac.fixtures import make_ranking_set
 from tests.conftest import REPO, training_command
+from tests.kill_sweep import folder_snapshot
 from tests.multi_worker.launch import free_ports, run_workers, start_workers, wait_all
 
 pytestmark = pytest.mark.slow
@@ -59,8 +60,7 @@ def _run_folders(runs):
 
 
 def _files(folder):
-    return sorted(os.path.relpath(os.path.join(top, name), folder)
-                  for top, _, names in os.walk(folder) for name in names)
+    return sorted(folder_snapshot(folder))
 
 
 def _rows(run_dir):
