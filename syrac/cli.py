@@ -4,7 +4,7 @@ import argparse
 
 from syrac.common.numbers import integer, number
 from syrac.common.output_folders import OutputFolder
-from syrac.rank.multi_worker import DEFAULT_STARTUP_TIMEOUT
+from syrac.rank.request import DEFAULT_STARTUP_TIMEOUT, STRATEGIES
 
 
 def training_parser():
@@ -39,7 +39,7 @@ def training_parser():
                         help="continue the interrupted run in RUN_DIR")
     parser.add_argument("--new_run", action="store_true",
                         help="start a new run folder even if an interrupted one matches")
-    parser.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"],
+    parser.add_argument("--strategy", choices=list(STRATEGIES),
                         default="default",
                         help="'mirrored' trains data-parallel on all local GPUs; 'multi_worker' "
                              "on several machines, from TF_CONFIG (README: Beyond one machine)")
@@ -83,14 +83,3 @@ def finetune_parser():
     parser.add_argument("--seed", type=integer, default=None, help="random seed")
     return parser
 
-
-def options_from_defaults(parser, **values):
-    """A namespace of ``parser``'s defaults with ``values`` in place: a command's options for
-    callers inside the library, with no command line to build or parse."""
-    options = {action.dest: action.default for action in parser._actions
-               if action.dest != "help"}
-    unknown = sorted(set(values) - set(options))
-    if unknown:
-        raise TypeError(f"not options of {parser.prog}: {unknown}")
-    options.update(values)
-    return argparse.Namespace(**options)

@@ -26,6 +26,97 @@ def test_the_library_never_imports_the_experiments(path):
     assert reaching_up == []
 
 
+# The layers of the library, lowest first: a module may import its own layer's packages only
+# where no cycle forms, and lower layers, never a higher one (docs/DESIGN.md §7).
+LAYERS = [
+    {"common", "fixtures"},
+    {"toy_world", "synth", "prepare", "rank"},
+    {"count"},
+    {"table", "demo"},
+    {"cli", "__main__", "__init__"},
+]
+LAYER_OF = {name: level for level, names in enumerate(LAYERS) for name in names}
+
+
+def _package_of(module):
+    """``syrac.rank.training`` -> ``rank``; ``syrac.cli`` -> ``cli``; ``syrac`` -> ``__init__``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def package_imports(root=SYRAC):
+    """``{(importer, imported): [file, ...]}`` over every import in ``root``, function-level
+    and relative ones included."""
+    found = {}
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root.parent).with_suffix("")
+        module = ".".join(relative.parts).removesuffix(".__init__")
+        importer = _package_of(module)
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                names = [".".join(base + ([node.module] if node.module else []))]
+            else:
+                names = list(_imported_modules_of(node))
+            for name in names:
+                if name == "syrac" or name.startswith("syrac."):
+                    imported = _package_of(name)
+                    if imported != importer:
+                        found.setdefault((importer, imported), []).append(str(path.name))
+    return found
+
+
+def _imported_modules_of(node):
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.module:
+        yield node.module
+
+
+def test_every_package_has_a_layer():
+    packages = {path.parent.name for path in SYRAC.glob("*/__init__.py")}
+    packages |= {path.stem for path in SYRAC.glob("*.py")}
+    assert packages == set(LAYER_OF)
+
+
+def test_no_import_runs_up_the_layers():
+    upward = {f"{importer} -> {imported} ({', '.join(sorted(set(files)))})"
+              for (importer, imported), files in package_imports().items()
+              if LAYER_OF[imported] > LAYER_OF[importer]}
+    assert upward == set()
+
+
+def test_no_cycle_between_packages():
+    edges = {}
+    for importer, imported in package_imports():
+        edges.setdefault(importer, set()).add(imported)
+
+    def reaches(start, goal, seen):
+        for following in edges.get(start, ()):
+            if following == goal or (following not in seen
+                                     and reaches(following, goal, seen | {following})):
+                return True
+        return False
+
+    cycles = sorted(package for package in edges if reaches(package, package, {package}))
+    assert cycles == []
+
+
+def test_the_layering_test_sees_function_level_and_relative_imports(tmp_path):
+    """A lazy import up the layers and a relative one are both read as imports."""
+    library = tmp_path / "syrac"
+    (library / "rank").mkdir(parents=True)
+    (library / "cli.py").write_text("")
+    (library / "rank" / "__init__.py").write_text("")
+    (library / "rank" / "lazy.py").write_text(
+        "def f():\n    from syrac.cli import parser\n    from . import other\n")
+    found = package_imports(library)
+    assert ("rank", "cli") in found
+
+
 def test_the_method_has_its_packages():
     names = {package.name for package in PACKAGES}
     assert {"rank", "count", "common", "synth", "prepare", "toy_world", "demo"} <= names

@@ -12,6 +12,7 @@ import pytest
 import train_wrapper
 from syrac.fixtures import make_ranking_set
 from syrac.rank.callbacks import ResumableEarlyStopping
+from syrac.rank.run_folder import RunFolder
 from tests.conftest import REPO, run_wrapper, training_command
 
 
@@ -87,7 +88,8 @@ def test_errors_reach_the_terminal_without_traceback(tmp_path):
 def test_early_stopping_replays_logged_history(tmp_path):
     results = tmp_path / "results.csv"
     results.write_text("epoch,loss,val_loss\n0,1,1.0\n1,1,0.5\n2,1,0.6\n3,1,0.7\n")
-    stopper = ResumableEarlyStopping(str(results), 4, monitor="val_loss", patience=3, mode="min")
+    stopper = ResumableEarlyStopping(RunFolder(tmp_path), 4, monitor="val_loss", patience=3,
+                                     mode="min")
     stopper.set_model(keras.Sequential())
     stopper.on_train_begin()
     assert stopper.best == 0.5 and stopper.wait == 2

@@ -22,10 +22,11 @@ held-out pairs (removing people is an easy signal); the counting number comes fr
 """
 
 from syrac.rank.pretraining import run_pretraining
+from syrac.rank.request import PretrainRequest
 
 DEFAULT_PARAMS = "baseline"
 
 
 def run(args):
     """Pre-train (or resume) one run with ``config/baseline.yaml``; return its folder."""
-    return run_pretraining(args, DEFAULT_PARAMS)
+    return run_pretraining(PretrainRequest.from_options(args), DEFAULT_PARAMS)

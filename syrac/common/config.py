@@ -18,7 +18,7 @@ import yaml
 from syrac.common.errors import SyracError
 from syrac.common.numbers import as_integer, as_number, load_yaml
 
-MODEL_NAMES = ("resnet50", "vgg16")
+MODEL_NAMES = ("resnet50", "vgg16", "tiny_cnn")  # tiny_cnn: tests and smoke runs only
 PREPROCESSING_MODES = ("resnet_v2", "caffe")
 OPTIMIZERS = ("adam",)
 CONTRAST_DRAWS = ("per_call", "per_image")

@@ -51,6 +51,7 @@ from syrac.common.files import read_json, timestamp, write_json_atomic
 from syrac.common.numbers import integer, number
 from syrac.common.output_folders import OutputFolder
 from syrac.demo.comparison import markdown_table, rank_accuracy, summarise
+from syrac.rank.run_folder import RunFolder
 from syrac.toy_world.world import (
     BENCH,
     NOISY,
@@ -136,23 +137,14 @@ def imagenet_weights(args):
 
 def pretrain(data_dir, demo_dir, params_name, overrides, seed):
     """The Rank step, as ``train_wrapper.py --experiment training/baseline`` runs it."""
-    from syrac.rank.pretraining import pretraining_options, run_pretraining
+    from syrac.rank.pretraining import run_pretraining
+    from syrac.rank.request import PretrainRequest
 
-    options = pretraining_options(
+    return run_pretraining(PretrainRequest(
         experiment=TRAINING_EXPERIMENT, params_dir=CONFIG_DIR, params=params_name,
         dataset=RANK, data_dir=data_dir, experiment_dir=os.path.join(demo_dir, "runs"),
         experiment_name="toy", index=seed, seed=seed, set=list(overrides),
-    )
-    return run_pretraining(options)
-
-
-def last_checkpoint(run_dir):
-    """The encoder after the last epoch the run trained (early stopping may end it sooner)."""
-    checkpoints = sorted(name for name in os.listdir(run_dir)
-                         if name.startswith("best_model_") and name.endswith(".keras"))
-    if not checkpoints:
-        raise SyracError(f"{run_dir}: the pre-training wrote no encoder checkpoint")
-    return os.path.join(run_dir, checkpoints[-1])
+    ))
 
 
 def save_untrained_encoder(params, seed, path):
@@ -216,7 +208,7 @@ def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagen
     if imagenet:
         overrides = [*overrides, f"weights={imagenet}"]
     run_dir = pretrain(data_dir, demo_dir, params_name, overrides, seed)
-    encoders = {"ranked": last_checkpoint(run_dir)}
+    encoders = {"ranked": RunFolder(run_dir).last_checkpoint()}
     if imagenet:
         encoders["imagenet"] = save_untrained_encoder(
             {**params, "weights": imagenet}, seed,

@@ -25,7 +25,7 @@ CONVERTERS = {
     "ucf_cc_50": "ucf_cc_50",
     "mall": "mall",
 }
-INTRA_RANK = "intra-rank"
+INTRA_RANK = "intra-rank"  # syrac.prepare.intra_rank.COMMAND_NAME
 
 
 def converter(name):
@@ -72,6 +72,7 @@ def _add_benchmark(subparsers, name):
 
 def _add_intra_rank(subparsers):
     module = importlib.import_module("syrac.prepare.intra_rank")
+    default = module.default_of
     parser = subparsers.add_parser(
         INTRA_RANK,
         help="ranking pairs from unlabelled images by nested crops (Liu et al., CVPR 2018)",
@@ -82,35 +83,24 @@ def _add_intra_rank(subparsers):
                         help="image files or folders (searched recursively)")
     parser.add_argument("--data_dir", required=True, action=OutputFolder,
                         help="the data folder (created if missing)")
-    parser.add_argument("--out", default="intra_rank",
-                        help="dataset folder name inside --data_dir (default: intra_rank)")
-    parser.add_argument("--levels", type=integer, default=5,
-                        help="nested regions a chain, the whole image included (default 5)")
-    parser.add_argument("--scale", type=number, default=0.75,
-                        help="side ratio of a crop to the region it is cut from (default 0.75)")
-    parser.add_argument("--chains", type=integer, default=1,
-                        help="independent chains of crops per image (default 1)")
-    parser.add_argument("--placement", choices=["random", "centre"], default="random",
-                        help="where a crop sits in its region (default random)")
-    parser.add_argument("--min_side", type=integer, default=32,
-                        help="smallest crop side in pixels; a chain stops before it (default 32)")
-    parser.add_argument("--val_fraction", type=number, default=0.1,
-                        help="share of the images (with all their crops) in val (default 0.1, "
+    parser.add_argument("--out", default=default("out"),
+                        help="dataset folder name inside --data_dir (default: %(default)s)")
+    parser.add_argument("--levels", type=integer, default=default("levels"),
+                        help="nested regions a chain, the whole image included (default %(default)s)")
+    parser.add_argument("--scale", type=number, default=default("scale"),
+                        help="side ratio of a crop to the region it is cut from (default %(default)s)")
+    parser.add_argument("--chains", type=integer, default=default("chains"),
+                        help="independent chains of crops per image (default %(default)s)")
+    parser.add_argument("--placement", choices=["random", "centre"], default=default("placement"),
+                        help="where a crop sits in its region (default %(default)s)")
+    parser.add_argument("--min_side", type=integer, default=default("min_side"),
+                        help="smallest crop side in pixels; a chain stops before it (default %(default)s)")
+    parser.add_argument("--val_fraction", type=number, default=default("val_fraction"),
+                        help="share of the images (with all their crops) in val (default %(default)s, "
                              "at least one image)")
-    parser.add_argument("--seed", type=integer, default=0, help="seed of crops and split (default 0)")
+    parser.add_argument("--seed", type=integer, default=default("seed"), help="seed of crops and split (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing DATA/NAME/annotations.json")
-
-
-def intra_rank_options(**values):
-    """The options of ``prepare intra-rank`` as a namespace: every default, then ``values``."""
-    from syrac.cli import options_from_defaults
-
-    subparsers = argparse.ArgumentParser(add_help=False).add_subparsers(dest="dataset")
-    _add_intra_rank(subparsers)
-    options = options_from_defaults(subparsers.choices[INTRA_RANK], **values)
-    options.dataset = INTRA_RANK
-    return options
 
 
 def parser(prog):
@@ -131,9 +121,9 @@ def parser(prog):
 def run(args):
     """Prepare the dataset named by ``args.dataset``."""
     if args.dataset == INTRA_RANK:
-        from syrac.prepare.intra_rank import prepare_intra_rank
+        from syrac.prepare.intra_rank import IntraRankRequest, prepare_intra_rank
 
-        return prepare_intra_rank(args)
+        return prepare_intra_rank(IntraRankRequest.from_options(args))
     from syrac.prepare.benchmark import prepare_benchmark
 
     return prepare_benchmark(converter(args.dataset), args.dataset, args)

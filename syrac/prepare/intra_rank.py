@@ -25,6 +25,7 @@ original file, "chain", "source_level", "target_level", "source_box", "target_bo
 boxes ``[left, top, right, bottom]`` in pixels of the original image.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -41,6 +42,39 @@ from syrac.prepare.writer import already_prepared, check_destination, staged_dat
 PAIR_TYPE = "intra_image_crop"
 CROPS_FOLDER = "crops"
 JPEG_QUALITY = 95
+COMMAND_NAME = "intra-rank"
+
+
+@dataclasses.dataclass
+class IntraRankRequest:
+    """One ``prepare intra-rank``: its options, under their command-line names (recorded with
+    the dataset, so that the same request made again is recognised and not redone).
+
+    The command's parser takes its defaults from here; the results table builds a request
+    directly.
+    """
+
+    images: list
+    data_dir: str
+    out: str = "intra_rank"
+    levels: int = 5
+    scale: float = 0.75
+    chains: int = 1
+    placement: str = "random"
+    min_side: int = 32
+    val_fraction: float = 0.1
+    seed: int = 0
+    overwrite: bool = False
+    dataset: str = COMMAND_NAME
+
+    @classmethod
+    def from_options(cls, options):
+        return cls(**vars(options))
+
+
+def default_of(field_name):
+    """The default of one :class:`IntraRankRequest` option (for the command's parser)."""
+    return IntraRankRequest.__dataclass_fields__[field_name].default
 
 
 def find_images(paths):
@@ -141,14 +175,18 @@ def _span(values):
 
 
 def prepare_intra_rank(args):
-    """``python -m syrac prepare intra-rank``: write the ranking set ``DATA/<out>``."""
+    """``python -m syrac prepare intra-rank``: write the ranking set ``DATA/<out>``.
+
+    Args:
+        args: an :class:`IntraRankRequest`.
+    """
     if args.levels < 2:
         raise SyracError(f"--levels must be at least 2. Received: levels={args.levels}")
     if not 0 < args.scale < 1:
         raise SyracError(f"--scale must be in (0, 1). Received: scale={args.scale}")
     if args.chains < 1 or args.min_side < 1:
         raise SyracError("--chains and --min_side must be positive integers")
-    if already_prepared(args.data_dir, args.out, dict(vars(args))):
+    if already_prepared(args.data_dir, args.out, dataclasses.asdict(args)):
         print(f"{os.path.join(args.data_dir, args.out)} was prepared by this same command; "
               "nothing to do")
         return annotations_path(args.data_dir, args.out)

@@ -7,6 +7,7 @@ Modules, one job each:
 - ``augmentation``: the authors' augmentation stack, stage by stage as their Keras 2 layers drew it;
 - ``input_scaling``: [0, 1] images to the backbone's input range (the authors' ResNet v2 quirk);
 - ``backbones``: the encoder, a ResNet50 (or VGG16) with global average pooling, any weights;
+  and ``tiny_cnn``, a two-stage network for tests and smoke runs;
 - ``ranking_model``: the siamese ranker (both sides encoded together, ranking decoder, loss);
 - ``pipeline``: the ``tf.data`` schedule of ranking pairs, a pure function of (seed, epoch);
 - ``training``: one run's ``fit`` with its callbacks, resumed from the last backup;
@@ -16,8 +17,10 @@ Modules, one job each:
   folder taken back to the last backup before a resume;
 - ``preemption``: SIGTERM / SIGUSR1 make a run back up at once and exit 75;
 - ``run_folder``: the authors' run-folder layout, matching a run to resume, the run lock;
-- ``pretraining``: a run from the command's options (pick or create the folder, then train);
-- ``distribution``: the ``tf.distribute`` strategy (default or mirrored);
+- ``request``: :class:`PretrainRequest`, what one run is asked to do (every driver builds one);
+- ``pretraining``: a run from its request (pick or create the folder, then train);
+- ``distribution``: the ``tf.distribute`` strategy (default or mirrored) and this worker's
+  place in a cluster, as one value;
 - ``multi_worker``: several machines from ``TF_CONFIG``: the cluster checked, the start-up
   bounded, the chief's run folder shared, the backup every worker holds, worker folders;
 - ``multi_worker_fixes``: the two narrow workarounds that let Keras's ``fit`` run on several

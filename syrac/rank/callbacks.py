@@ -2,15 +2,12 @@
 
 import math
 import os
-import shutil
 
 import keras
 
-from syrac.common.files import read_json, write_json_atomic
-from syrac.rank.epoch_log import read_rows
 from syrac.rank.precision import float32_copy
 from syrac.rank.resume import capture_state
-from syrac.rank.run_folder import checkpoint_path
+from syrac.rank.run_folder import RunFolder
 
 
 class EncoderCheckpoint(keras.callbacks.Callback):
@@ -22,10 +19,10 @@ class EncoderCheckpoint(keras.callbacks.Callback):
 
     def __init__(self, run_dir):
         super().__init__()
-        self.run_dir = run_dir
+        self.run_folder = RunFolder(run_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        path = checkpoint_path(self.run_dir, epoch + 1)
+        path = self.run_folder.checkpoint(epoch + 1)
         temporary = path[: -len(".keras")] + ".partial.keras"
         float32_copy(self.model.encoder).save(temporary)  # counting loads float32 encoders
         os.replace(temporary, path)
@@ -55,7 +52,7 @@ class TrainingBackup(keras.callbacks.Callback):
     def __init__(self, run_dir, steps_per_epoch, every_n_batches, first_batch=0,
                  keep_previous=False):
         super().__init__()
-        self.folder = os.path.join(run_dir, "backup")
+        self.run_folder = RunFolder(run_dir)
         self.steps_per_epoch = steps_per_epoch
         self.every_n_batches = every_n_batches
         self.first_batch = first_batch
@@ -75,65 +72,28 @@ class TrainingBackup(keras.callbacks.Callback):
         self.save(epoch + 1, 0)
 
     def save(self, epoch, batch):
-        os.makedirs(self.folder, exist_ok=True)
+        folder = self.run_folder
+        os.makedirs(folder.backup_folder, exist_ok=True)
         step = epoch * self.steps_per_epoch + batch
-        weights = os.path.join(self.folder, f"step_{step:08d}.weights.h5")
+        weights = folder.backup_file(f"step_{step:08d}.weights.h5")
         self.model.save_weights(weights, overwrite=True)
         record = {"epoch": epoch, "batch": batch, "global_step": step,
                   "weights": os.path.basename(weights), "state": capture_state(self.model)}
-        held = backup_records(os.path.dirname(self.folder))
+        held = folder.backup_records()
         if self.keep_previous and held and held[0]["weights"] != record["weights"]:
             record["previous"] = held[0]
-        write_json_atomic(os.path.join(self.folder, "position.json"), record)
+        folder.commit_backup(record)
         kept = {record["weights"], record.get("previous", {}).get("weights")}
         for old in held:
-            path = os.path.join(self.folder, old["weights"])
+            path = folder.backup_file(old["weights"])
             if old["weights"] not in kept and os.path.exists(path):
                 os.remove(path)
 
 
-def read_backup_position(run_dir):
-    """Return ``{"epoch", "batch", "global_step", "weights", "state"}`` of the last backup, or
-    None."""
-    records = backup_records(run_dir)
-    return records[0] if records else None
-
-
-def backup_records(run_dir):
-    """The backups ``backup/position.json`` records whose weights exist, newest first: the
-    last one and, when kept, the one before it (without its own ``"previous"``)."""
-    position = read_json(os.path.join(run_dir, "backup", "position.json"), default=None)
-    records = []
-    while position is not None:
-        record = {key: value for key, value in position.items() if key != "previous"}
-        if os.path.isfile(os.path.join(run_dir, "backup", record["weights"])):
-            records.append(record)
-        position = position.get("previous")
-    return records
-
-
-def adopt_backup(run_dir, record):
-    """Make ``record`` (an older backup every worker holds) the last backup of ``run_dir``."""
-    write_json_atomic(os.path.join(run_dir, "backup", "position.json"), record)
-
-
-def remove_backup(run_dir):
-    """Delete the backup folder once the run has finished."""
-    shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
-
-
-def logged_history(results_csv, monitor, before_epoch):
+def logged_history(run_folder, monitor, before_epoch):
     """Return the ``monitor`` values that ``results.csv`` holds for epochs < ``before_epoch``."""
-    values = {}
-    for row in read_rows(results_csv)[1]:
-        try:
-            epoch = int(row["epoch"])
-            value = float(row[monitor])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if epoch < before_epoch and math.isfinite(value):
-            values[epoch] = value
-    return [values[epoch] for epoch in sorted(values)]
+    values = run_folder.logged(monitor)
+    return [values[epoch] for epoch in sorted(values) if epoch < before_epoch]
 
 
 def stopped_early_in(history, patience):
@@ -157,15 +117,15 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     ``val_loss`` improvement and train past the authors' patience.
     """
 
-    def __init__(self, results_csv, resumed_epoch, **kwargs):
+    def __init__(self, run_folder, resumed_epoch, **kwargs):
         super().__init__(**kwargs)
-        self.results_csv = results_csv
+        self.run_folder = run_folder
         self.resumed_epoch = resumed_epoch
         self.triggered = False
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        history = logged_history(self.results_csv, self.monitor, self.resumed_epoch)
+        history = logged_history(self.run_folder, self.monitor, self.resumed_epoch)
         if history and self.monitor_op is None:
             self._set_monitor_op()
         for value in history:

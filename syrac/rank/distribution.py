@@ -8,9 +8,9 @@ are computed per replica). On a machine without GPUs, setting ``SYRAC_CPU_REPLIC
 the CPU into k logical devices so the same code path can be tried and tested.
 """
 
+import dataclasses
 import os
 
-import keras
 import tensorflow as tf
 
 from syrac.common.errors import SyracError
@@ -50,19 +50,28 @@ def make_strategy(name):
     return tf.distribute.MirroredStrategy(["/cpu:0"])
 
 
-SYNCHRONIZED_BATCH_NORM = "SYRAC_SYNCHRONIZED_BATCH_NORM"
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """Where a run's replicas are: its ``tf.distribute`` strategy and, with several machines,
+    this worker's :class:`syrac.rank.multi_worker.ClusterTask` (None on one machine)."""
 
+    strategy: object
+    cluster: object = None
 
-def synchronize_batch_norm_if_asked(model):
-    """Test-only: with ``SYRAC_SYNCHRONIZED_BATCH_NORM=1``, batch normalisation computes its
-    training statistics over the global batch (all replicas and workers) instead of each
-    replica's share, so that a distributed run can be compared with one process at the same
-    global batch. The method (and the authors) use per-replica statistics; the setting is not
-    recorded in the run folder. Returns the number of layers changed."""
-    if os.environ.get(SYNCHRONIZED_BATCH_NORM) != "1":
-        return 0
-    layers = [layer for layer in model._flatten_layers()
-              if isinstance(layer, keras.layers.BatchNormalization)]
-    for layer in layers:
-        layer.synchronized = True
-    return len(layers)
+    @classmethod
+    def named(cls, name):
+        """The distribution of ``--strategy default`` or ``mirrored`` (see :func:`make_strategy`)."""
+        return cls(make_strategy(name))
+
+    @property
+    def replicas(self):
+        return self.strategy.num_replicas_in_sync
+
+    @property
+    def is_chief(self):
+        """Whether this process writes the run folder (always, on one machine)."""
+        return self.cluster is None or self.cluster.is_chief
+
+    @property
+    def several_workers(self):
+        return self.cluster is not None

@@ -22,17 +22,9 @@ import keras
 import tensorflow as tf
 
 from syrac.common.files import write_atomic
+from syrac.rank.run_folder import RunFolder, read_rows
 
 EPOCH_FILE_PATTERN = "events.out.tfevents.epoch-*.v2"
-
-
-def read_rows(results_csv):
-    """``(fieldnames, rows)`` of ``results.csv`` (rows as dicts), or ``([], [])``."""
-    if not os.path.isfile(results_csv):
-        return [], []
-    with open(results_csv, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
 
 
 def _write_rows(results_csv, fieldnames, rows):
@@ -93,8 +85,9 @@ class EpochLog(keras.callbacks.Callback):
 
     def __init__(self, run_dir):
         super().__init__()
-        self.results_csv = os.path.join(run_dir, "results.csv")
-        self.log_dir = os.path.join(run_dir, "logs")
+        folder = RunFolder(run_dir)
+        self.results_csv = folder.results_csv
+        self.log_dir = folder.logs_folder
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {key: float(value) for key, value in (logs or {}).items()}

@@ -27,7 +27,6 @@ from syrac.common.errors import SyracError
 
 TF_CONFIG = "TF_CONFIG"
 TASK_TYPES = ("chief", "worker")
-DEFAULT_STARTUP_TIMEOUT = 300
 WORKER_FOLDER_INFIX = ".worker-"
 
 

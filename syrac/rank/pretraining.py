@@ -1,7 +1,8 @@
-"""One pre-training run from the command's options: check, pick or create its folder, train.
+"""One pre-training run from a :class:`~syrac.rank.request.PretrainRequest`: check, pick or
+create its folder, train.
 
-``train_wrapper.py --experiment training/baseline`` and the demo both come here. The options are
-those of :func:`syrac.cli.training_parser`. A run folder is picked and locked (see
+``train_wrapper.py --experiment training/baseline``, the results table and the demo all come
+here, each with the request it built. A run folder is picked and locked (see
 :mod:`syrac.rank.run_folder`): the interrupted run of the same command and parameters when there
 is one (or ``--resume RUN_DIR``), else a new timestamped folder with ``hyperparams.json`` and
 ``args.json``; then :func:`syrac.rank.training.pretrain` trains in it.
@@ -22,6 +23,7 @@ from syrac.common.errors import SyracError
 from syrac.common.files import read_json
 from syrac.common.folder_lock import FolderLock
 from syrac.rank import multi_worker
+from syrac.rank.distribution import Distribution
 from syrac.rank.run_folder import (
     FINISHED,
     check_resumable,
@@ -34,51 +36,40 @@ from syrac.rank.run_folder import (
 )
 from syrac.rank.resume import tidy_finished_run
 
-REQUIRED = ("dataset", "data_dir", "experiment_name")
 
-
-def _require(args):
-    missing = [f"--{name}" for name in REQUIRED if not getattr(args, name)]
-    if missing:
-        raise SyracError(f"missing required option(s): {', '.join(missing)}")
-    if args.index < 0:
-        raise SyracError(f"--index must be >= 0. Received: {args.index}")
-    if args.patience < 0:
-        raise SyracError(f"--patience must be >= 0. Received: {args.patience}")
-
-
-def _recorded_args(args):
-    recorded = dict(vars(args))
-    recorded["seed_given"] = args.seed is not None
-    if args.seed is None:
+def _recorded_args(request):
+    recorded = request.recorded()
+    recorded["seed_given"] = request.seed is not None
+    if request.seed is None:
         recorded["seed"] = random.SystemRandom().randrange(2**31)
     return recorded
 
 
-def prepare_run(args, default_params="baseline"):
+def prepare_run(request, default_params="baseline"):
     """Validate everything, then pick (resume) or create the run folder and lock it.
 
     Returns:
         (lock, recorded args, params, splits): ``lock.run_dir`` is the run folder, held by this
         process until ``lock.release()``.
     """
-    if args.resume:
-        recorded, params = check_resumable(args.resume)
-        params = validate(params, source=os.path.join(args.resume, "hyperparams.json"))
+    if request.resume:
+        recorded, params = check_resumable(request.resume)
+        params = validate(params, source=os.path.join(request.resume, "hyperparams.json"))
         splits = load_ranking_set(
             recorded["data_dir"], recorded["dataset"], recorded.get("filter_classes", [])
         )
-        return claim_run_to_resume(args.resume), recorded, params, splits
+        return claim_run_to_resume(request.resume), recorded, params, splits
 
-    _require(args)
+    request.check()
     params, params_path = load_params(
-        args.params_dir, args.params or default_params, parse_overrides(args.set)
+        request.params_dir, request.params or default_params, parse_overrides(request.set)
     )
-    splits = load_ranking_set(args.data_dir, args.dataset, args.filter_classes)
-    recorded = _recorded_args(args)
+    splits = load_ranking_set(request.data_dir, request.dataset, request.filter_classes)
+    recorded = _recorded_args(request)
     recorded["params_file"] = params_path
-    root = run_root(args.experiment_dir, args.experiment_name, args.dataset, args.index)
-    interrupted = None if args.new_run else claim_interrupted_run(root, recorded, params)
+    root = run_root(request.experiment_dir, request.experiment_name, request.dataset,
+                    request.index)
+    interrupted = None if request.new_run else claim_interrupted_run(root, recorded, params)
     if interrupted:
         previous = read_json(os.path.join(interrupted.run_dir, "args.json"))
         return interrupted, previous, params, splits
@@ -86,65 +77,66 @@ def prepare_run(args, default_params="baseline"):
     return lock, recorded, params, splits
 
 
-def pretraining_options(**values):
-    """The options of ``train_wrapper.py`` as a namespace: every default, then ``values``."""
-    from syrac.cli import options_from_defaults, training_parser
-
-    return options_from_defaults(training_parser(), **values)
-
-
-def finished_run(args, default_params="baseline"):
-    """The newest finished run of the same command and parameters, or ``None``.
+def finished_run(request, default_params="baseline"):
+    """The newest finished run of the same request and parameters, or ``None``.
 
     What a caller that wants "this pre-training, done once" reuses (the results table), where
     the same command run again would start a new run.
     """
-    _require(args)
-    params, _ = load_params(args.params_dir, args.params or default_params,
-                            parse_overrides(args.set))
-    recorded = dict(vars(args), seed_given=args.seed is not None)
-    root = run_root(args.experiment_dir, args.experiment_name, args.dataset, args.index)
-    recorded["params_file"] = find_params_file(args.params_dir, args.params or default_params)
+    request.check()
+    params, _ = load_params(request.params_dir, request.params or default_params,
+                            parse_overrides(request.set))
+    recorded = dict(request.recorded(), seed_given=request.seed is not None)
+    root = run_root(request.experiment_dir, request.experiment_name, request.dataset,
+                    request.index)
+    recorded["params_file"] = find_params_file(request.params_dir,
+                                               request.params or default_params)
     return next(matching_runs(root, recorded, params, states=FINISHED), None)
 
 
-def run_pretraining(args, default_params="baseline"):
-    """Pre-train (or resume) one run and print where it went and how it ended.
+def run_pretraining(request, default_params="baseline"):
+    """Pre-train (or resume) the run ``request`` asks for; print where it went and how it ended.
+
+    Args:
+        request: a :class:`~syrac.rank.request.PretrainRequest` (left unchanged).
+        default_params: the parameter set used when ``request.params`` is None.
 
     Returns:
         the run folder.
     """
-    if args.resume and read_status(args.resume).get("state") in FINISHED:
-        state = tidy_finished_run(args.resume)
-        print(f"{args.resume} has already {state.replace('_', ' ')}; nothing to resume.")
-        return args.resume
-    if args.resume:  # a run resumes with the strategy it was started with
-        args.strategy = (read_json(os.path.join(args.resume, "args.json"), default=None)
-                         or {}).get("strategy", args.strategy)
-    if args.strategy == "multi_worker":
-        return _run_multi_worker(args, default_params)
-    lock, recorded, params, splits = prepare_run(args, default_params)
+    request.check()
+    if request.resume and read_status(request.resume).get("state") in FINISHED:
+        state = tidy_finished_run(request.resume)
+        print(f"{request.resume} has already {state.replace('_', ' ')}; nothing to resume.")
+        return request.resume
+    strategy = request.strategy
+    if request.resume:  # a run resumes with the strategy it was started with
+        strategy = (read_json(os.path.join(request.resume, "args.json"), default=None)
+                    or {}).get("strategy", strategy)
+    if strategy == "multi_worker":
+        return _run_multi_worker(request, default_params)
+    lock, recorded, params, splits = prepare_run(request, default_params)
     with lock:
-        return _train(lock.run_dir, recorded, params, splits, args)
+        return _train(lock.run_dir, recorded, params, splits, request,
+                      Distribution.named(strategy))
 
 
-def _run_multi_worker(args, default_params):
+def _run_multi_worker(request, default_params):
     """One worker's part of a multi-worker run (see the module docstring)."""
-    if not args.startup_timeout > 0:
-        raise SyracError(f"--startup_timeout must be > 0 seconds. Received: {args.startup_timeout}")
+    if not request.startup_timeout > 0:
+        raise SyracError(
+            f"--startup_timeout must be > 0 seconds. Received: {request.startup_timeout}")
     cluster = multi_worker.read_cluster()
-    if not args.resume:
-        _require(args)
     with multi_worker.lost_peers_reported(cluster):
-        return _train_as_worker(args, default_params, cluster)
+        return _train_as_worker(request, default_params, cluster)
 
 
-def _train_as_worker(args, default_params, cluster):
-    with multi_worker.startup_deadline(args.startup_timeout, cluster):
+def _train_as_worker(request, default_params, cluster):
+    with multi_worker.startup_deadline(request.startup_timeout, cluster):
         strategy = multi_worker.create_strategy()
         if cluster.is_chief:
             try:
-                lock, recorded, params, splits = prepare_run(args, default_params)
+                lock, recorded, params, splits = prepare_run(request, default_params)
             except SyracError as error:
                 multi_worker.share_from_chief(strategy, cluster, {"error": str(error)})
                 raise
@@ -160,7 +152,7 @@ def _train_as_worker(args, default_params, cluster):
             lock = _claim_worker_folder(shared["run_dir"], cluster)
     run_dir = lock.run_dir if cluster.is_chief else shared["run_dir"]
     with lock:
-        _train(lock.run_dir, recorded, params, splits, args, strategy, cluster)
+        _train(lock.run_dir, recorded, params, splits, request, Distribution(strategy, cluster))
     if not cluster.is_chief:
         shutil.rmtree(lock.run_dir, ignore_errors=True)
     multi_worker.barrier(strategy)  # every worker is done with its folder
@@ -182,12 +174,13 @@ def _claim_worker_folder(run_dir, cluster):
     return lock
 
 
-def _train(run_dir, recorded, params, splits, args, strategy=None, cluster=None):
+def _train(run_dir, recorded, params, splits, request, distribution):
     import keras
 
     from syrac.rank.training import pretrain
 
-    if cluster is not None and not cluster.is_chief:
+    cluster = distribution.cluster
+    if not distribution.is_chief:
         print(f"Worker {cluster.worker_id} of {cluster.workers}; its own files: {run_dir}")
     else:
         print(f"Run folder: {run_dir}")
@@ -202,10 +195,8 @@ def _train(run_dir, recorded, params, splits, args, strategy=None, cluster=None)
         run_dir,
         seed=recorded["seed"],
         patience=recorded["patience"],
-        strategy_name=args.strategy,
-        run_eagerly=args.run_eagerly,
-        strategy=strategy,
-        cluster=cluster,
+        distribution=distribution,
+        run_eagerly=request.run_eagerly,
     )
     print(f"Run {status['state']} after {status['optimizer_steps']} steps: {run_dir}")
     return run_dir

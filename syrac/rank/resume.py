@@ -23,10 +23,7 @@ import keras
 import numpy as np
 
 from syrac.rank.epoch_log import EPOCH_FILE_PATTERN, keep_epochs_before
-from syrac.rank.run_folder import RunLock, read_status
-
-BACKUP_FOLDER = "backup"
-CHECKPOINT_PATTERN = "best_model_*.keras"
+from syrac.rank.run_folder import POSITION_FILE, RunFolder, RunLock
 
 
 def random_state_variables(model):
@@ -83,12 +80,6 @@ class RestoreEpochMetrics(keras.callbacks.Callback):
         self.saved = None
 
 
-def _checkpoint_epoch(name):
-    """1-based epoch of ``best_model_XX.keras``, or None for any other name."""
-    stem = name[len("best_model_"):-len(".keras")]
-    return int(stem) if stem.isdigit() else None
-
-
 def remove_leftovers(run_dir):
     """Remove what killed writes left in ``run_dir``: ``*.tmp`` files and folders (the atomic
     writer's, the epoch log's staging) and ``*.partial.keras`` checkpoints; return their names."""
@@ -111,21 +102,22 @@ def tidy_finished_run(run_dir):
     from syrac.rank.multi_worker import worker_folders
 
     lock = RunLock(run_dir)
+    run_folder = RunFolder(run_dir)
     if lock.acquire():
         try:
-            shutil.rmtree(os.path.join(run_dir, BACKUP_FOLDER), ignore_errors=True)
+            run_folder.remove_backup()
             remove_leftovers(run_dir)
-            for folder in worker_folders(run_dir):  # other workers' of a multi-worker run
-                shutil.rmtree(folder, ignore_errors=True)
+            for worker in worker_folders(run_dir):  # other workers' of a multi-worker run
+                shutil.rmtree(worker, ignore_errors=True)
         finally:
             lock.release()
-    return read_status(run_dir).get("state")
+    return run_folder.status().get("state")
 
 
 def reconcile_run_folder(run_dir, position):
     """Take ``run_dir`` back to the point its last backup committed; return what was removed.
 
-    ``position`` is :func:`syrac.rank.callbacks.read_backup_position`'s record (None: nothing
+    ``position`` is :meth:`syrac.rank.run_folder.RunFolder.backup_position`'s record (None: nothing
     committed, so no epoch is done). Kept: the first ``position["epoch"]`` epochs' rows,
     checkpoints and TensorBoard files, and the backup files ``position`` names. Removed:
     everything of later epochs, and the temporary files of a killed write (``*.tmp``,
@@ -138,22 +130,21 @@ def reconcile_run_folder(run_dir, position):
             os.remove(path)
             removed.append(os.path.relpath(path, run_dir))
 
+    folder = RunFolder(run_dir)
     removed = remove_leftovers(run_dir)
-    for path in glob.glob(os.path.join(run_dir, CHECKPOINT_PATTERN)):
-        epoch = _checkpoint_epoch(os.path.basename(path))
-        if epoch is not None and epoch > done:
+    for epoch, path in folder.checkpoints().items():
+        if epoch > done:
             remove(path)
-    for path in glob.glob(os.path.join(run_dir, "logs", "*", EPOCH_FILE_PATTERN)):
+    for path in glob.glob(os.path.join(folder.logs_folder, "*", EPOCH_FILE_PATTERN)):
         stem = os.path.basename(path).rsplit("epoch-", 1)[-1].split(".")[0]
         if not stem.isdigit() or int(stem) >= done:
             remove(path)
-    backup = os.path.join(run_dir, BACKUP_FOLDER)
     named = set()
     if position:
-        named = {"position.json", position["weights"]}
-    for path in glob.glob(os.path.join(backup, "*")):
+        named = {POSITION_FILE, position["weights"]}
+    for path in glob.glob(os.path.join(folder.backup_folder, "*")):
         if os.path.basename(path) not in named:
             remove(path)
-    if keep_epochs_before(os.path.join(run_dir, "results.csv"), done):
+    if keep_epochs_before(folder.results_csv, done):
         removed.append("results.csv rows of epochs >= %d" % done)
     return removed

@@ -15,14 +15,23 @@ folder whose lock is held and starts a new run; ``--resume`` of a held folder is
 operating system drops the lock of a killed process, so a stale ``.lock`` never blocks.
 """
 
+import csv
 import errno
+import math
 import os
+import re
 import shutil
 
 from syrac.common.errors import SyracError
 from syrac.common.folder_lock import LOCK_NAME, FolderLock  # noqa: F401 (LOCK_NAME re-exported)
 from syrac.common.files import read_json, timestamp, write_json_atomic
 
+RESULTS_FILE = "results.csv"
+STATUS_FILE = "status.json"
+BACKUP_FOLDER = "backup"
+POSITION_FILE = "position.json"
+LOGS_FOLDER = "logs"
+CHECKPOINT_NAME = re.compile(r"best_model_(\d+)\.keras")
 UNFINISHED = "running"
 FINISHED = ("completed", "early_stopped")
 # Arguments that do not change what a run computes; ignored when matching a run to resume.
@@ -75,7 +84,7 @@ def create_run_dir(root, documents):
     lock.acquire()
     for file_name, document in documents.items():
         write_json_atomic(os.path.join(staging, file_name), document)
-    write_json_atomic(os.path.join(staging, "status.json"),
+    write_json_atomic(os.path.join(staging, STATUS_FILE),
                       {"state": UNFINISHED, "updated": timestamp()})
     candidate, suffix = os.path.join(root, name), 1
     while True:
@@ -101,15 +110,137 @@ def run_identity(args):
     return identity
 
 
+def read_rows(results_csv):
+    """``(fieldnames, rows)`` of a ``results.csv`` (rows as dicts), or ``([], [])``."""
+    if not os.path.isfile(results_csv):
+        return [], []
+    with open(results_csv, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+class RunFolder:
+    """One run folder's files, each named here and nowhere else.
+
+    What the callbacks write, what a resume reads back and what the results table and the demo
+    look up go through this object: the epoch checkpoints (``best_model_XX.keras``, 1-based
+    XX), the rows of ``results.csv`` (CSVLogger's format, 0-based ``epoch``), ``status.json``,
+    and the backup (``backup/position.json`` naming the weights file it commits).
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __repr__(self):
+        return f"RunFolder({self.path!r})"
+
+    def file(self, *names):
+        return os.path.join(self.path, *names)
+
+    # The epochs: checkpoints and results.csv.
+    @property
+    def results_csv(self):
+        return self.file(RESULTS_FILE)
+
+    @property
+    def logs_folder(self):
+        return self.file(LOGS_FOLDER)
+
+    def checkpoint(self, epoch):
+        """``best_model_XX.keras`` for 1-based ``epoch``.
+
+        An epoch's checkpoint is written once: a resumed run first removes the checkpoints of
+        the epochs its backup had not committed (:func:`syrac.rank.resume.reconcile_run_folder`)
+        and writes them again from the same weights.
+        """
+        return self.file(f"best_model_{epoch:02d}.keras")
+
+    @staticmethod
+    def checkpoint_epoch(name):
+        """1-based epoch of a file named ``best_model_XX.keras``, or None for any other name."""
+        match = CHECKPOINT_NAME.fullmatch(os.path.basename(name))
+        return int(match.group(1)) if match else None
+
+    def checkpoints(self):
+        """``{epoch: path}`` of the finished epoch checkpoints, by epoch (1-based)."""
+        if not os.path.isdir(self.path):
+            return {}
+        found = {self.checkpoint_epoch(name): self.file(name) for name in os.listdir(self.path)}
+        return {epoch: found[epoch] for epoch in sorted(e for e in found if e is not None)}
+
+    def last_checkpoint(self):
+        """The encoder after the last epoch the run trained (early stopping may end it sooner)."""
+        checkpoints = self.checkpoints()
+        if not checkpoints:
+            raise SyracError(f"{self.path}: the pre-training wrote no encoder checkpoint")
+        return checkpoints[max(checkpoints)]
+
+    def rows(self):
+        """The rows of ``results.csv`` as dicts (none when it does not exist)."""
+        return read_rows(self.results_csv)[1]
+
+    def logged(self, monitor):
+        """``{epoch: value}`` of one ``results.csv`` column (0-based epochs, finite values)."""
+        values = {}
+        for row in self.rows():
+            try:
+                epoch, value = int(row["epoch"]), float(row[monitor])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if math.isfinite(value):
+                values[epoch] = value
+        return values
+
+    # status.json
+    def status(self):
+        return read_json(self.file(STATUS_FILE), default={}) or {}
+
+    def write_status(self, state, **details):
+        status = self.status()
+        status.update(details)
+        status.update({"state": state, "updated": timestamp()})
+        write_json_atomic(self.file(STATUS_FILE), status)
+
+    # The backup.
+    @property
+    def backup_folder(self):
+        return self.file(BACKUP_FOLDER)
+
+    def backup_file(self, name):
+        return os.path.join(self.backup_folder, name)
+
+    def backup_records(self):
+        """The backups ``backup/position.json`` records whose weights exist, newest first: the
+        last one and, when kept, the one before it (without its own ``"previous"``)."""
+        position = read_json(self.backup_file(POSITION_FILE), default=None)
+        records = []
+        while position is not None:
+            record = {key: value for key, value in position.items() if key != "previous"}
+            if os.path.isfile(self.backup_file(record["weights"])):
+                records.append(record)
+            position = position.get("previous")
+        return records
+
+    def backup_position(self):
+        """``{"epoch", "batch", "global_step", "weights", "state"}`` of the last backup, or None."""
+        records = self.backup_records()
+        return records[0] if records else None
+
+    def commit_backup(self, record):
+        """Make ``record`` the last backup (writing the position commits it)."""
+        write_json_atomic(self.backup_file(POSITION_FILE), record)
+
+    def remove_backup(self):
+        """Delete the backup folder (a finished run needs none)."""
+        shutil.rmtree(self.backup_folder, ignore_errors=True)
+
+
 def read_status(run_dir):
-    return read_json(os.path.join(run_dir, "status.json"), default={}) or {}
+    return RunFolder(run_dir).status()
 
 
 def write_status(run_dir, state, **details):
-    status = read_status(run_dir)
-    status.update(details)
-    status.update({"state": state, "updated": timestamp()})
-    write_json_atomic(os.path.join(run_dir, "status.json"), status)
+    RunFolder(run_dir).write_status(state, **details)
 
 
 def find_interrupted_run(root, args, params=None):
@@ -196,13 +327,3 @@ def claim_run_to_resume(run_dir):
         lock.release()
         raise
     return lock
-
-
-def checkpoint_path(run_dir, epoch):
-    """``best_model_XX.keras`` for 1-based ``epoch``.
-
-    An epoch's checkpoint is written once: a resumed run first removes the checkpoints of the
-    epochs its backup had not committed (:func:`syrac.rank.resume.reconcile_run_folder`) and
-    writes them again from the same weights.
-    """
-    return os.path.join(run_dir, f"best_model_{epoch:02d}.keras")

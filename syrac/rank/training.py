@@ -13,7 +13,6 @@ chief in the run folder, each other worker in its own worker folder, which gets 
 backups and epoch log but no checkpoints. The workers resume from the backup they all hold.
 """
 
-import os
 
 import keras
 import tensorflow as tf
@@ -24,14 +23,10 @@ from syrac.rank.callbacks import (
     EncoderCheckpoint,
     ResumableEarlyStopping,
     TrainingBackup,
-    adopt_backup,
-    backup_records,
     logged_history,
-    read_backup_position,
-    remove_backup,
     stopped_early_in,
 )
-from syrac.rank.distribution import make_strategy, synchronize_batch_norm_if_asked
+from syrac.rank.distribution import Distribution
 from syrac.rank.epoch_log import EpochLog
 from syrac.rank.multi_worker import agreed_backup, barrier
 from syrac.rank.pipeline import (
@@ -43,7 +38,7 @@ from syrac.rank.pipeline import (
 from syrac.rank.preemption import StopOnNotice, preemption_notices
 from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model
 from syrac.rank.resume import RestoreEpochMetrics, reconcile_run_folder, restore_random_state
-from syrac.rank.run_folder import UNFINISHED, write_status
+from syrac.rank.run_folder import UNFINISHED, RunFolder
 
 
 def initial_encoder(params, seed):
@@ -57,51 +52,51 @@ def initial_encoder(params, seed):
     return build_ranking_model(params).encoder
 
 
-def build_and_restore(params, run_dir, strategy, cluster=None):
-    """Build and compile the ranking model under ``strategy``; load the last backup if any
-    (with several workers, the last one they all hold).
+def build_and_restore(params, run_dir, distribution):
+    """Build and compile the ranking model under the distribution's strategy; load the last
+    backup if any (with several workers, the last one they all hold).
 
     Returns:
         (model, position) where position is the backup's ``{"epoch", "batch", ...}`` or None.
     """
     height, width, channels = params["input_shape"]
+    strategy, cluster = distribution.strategy, distribution.cluster
     with strategy.scope():
         model = build_ranking_model(params)
-        synchronize_batch_norm_if_asked(model)
         compile_ranking_model(model, params)
         blank = tf.zeros([1, height, width, channels])
         model((blank, blank), training=False)  # build before restoring or fitting
-        position = read_backup_position(run_dir)
+        folder = RunFolder(run_dir)
+        position = folder.backup_position()
         if cluster is not None:
-            position = agreed_backup(strategy, cluster, backup_records(run_dir))
-            if position is not None and position != read_backup_position(run_dir):
-                adopt_backup(run_dir, position)
+            position = agreed_backup(strategy, cluster, folder.backup_records())
+            if position is not None and position != folder.backup_position():
+                folder.commit_backup(position)  # an older backup every worker holds
         if position is not None:
             model.optimizer.build(model.trainable_variables)
-            model.load_weights(os.path.join(run_dir, "backup", position["weights"]))
+            model.load_weights(folder.backup_file(position["weights"]))
             restore_random_state(model, position.get("state"))
     return model, position
 
 
 def _callbacks(run_dir, params, patience, steps, first_batch, resumed_epoch, metric_state,
-               cluster=None):
+               distribution):
     """The run's callbacks, in the order an epoch's end must write: row and scalars,
     checkpoint (the chief's alone), early-stopping decision, then the backup that commits
     them; last, the stop on a pre-emption notice (:mod:`syrac.rank.preemption`)."""
-    results_csv = os.path.join(run_dir, "results.csv")
     early_stopping = ResumableEarlyStopping(
-        results_csv, resumed_epoch, monitor="val_loss", patience=patience, mode="min"
+        RunFolder(run_dir), resumed_epoch, monitor="val_loss", patience=patience, mode="min"
     )
     backup = TrainingBackup(run_dir, steps, params["backup_every_n_batches"], first_batch,
-                            keep_previous=cluster is not None)
+                            keep_previous=distribution.several_workers)
     callbacks = [
         RestoreEpochMetrics(metric_state),
         EpochLog(run_dir),
-        *([EncoderCheckpoint(run_dir)] if cluster is None or cluster.is_chief else []),
+        *([EncoderCheckpoint(run_dir)] if distribution.is_chief else []),
         early_stopping,
         backup,
         # A worker cannot back up alone mid-epoch: the backup reads metrics all workers hold.
-        StopOnNotice(backup, back_up=cluster is None),
+        StopOnNotice(backup, back_up=not distribution.several_workers),
     ]
     return callbacks, early_stopping
 
@@ -119,8 +114,8 @@ def _check_enough_pairs(splits, params, replicas):
         )
 
 
-def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
-             run_eagerly=False, verbose="auto", strategy=None, cluster=None):
+def pretrain(splits, params, run_dir, *, seed, patience, distribution=None, run_eagerly=False,
+             verbose="auto"):
     """Train (or resume) the ranking model of one run folder; return the final status dict.
 
     Args:
@@ -130,32 +125,30 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
             worker other than the chief, its worker folder.
         seed: the run's seed (shuffling, initialisation, augmentation).
         patience: early-stopping patience on ``val_loss``.
-        strategy_name: ``"default"`` or ``"mirrored"``.
-        strategy: an already created strategy (``MultiWorkerMirroredStrategy`` must be made
-            before anything else runs), used instead of ``strategy_name``.
-        cluster: this worker's :class:`syrac.rank.multi_worker.ClusterTask`, with several.
+        distribution: the :class:`~syrac.rank.distribution.Distribution` to train under
+            (default: TensorFlow's default strategy, one process).
     """
-    strategy = strategy or make_strategy(strategy_name)
-    replicas = strategy.num_replicas_in_sync
+    distribution = distribution or Distribution.named("default")
+    replicas = distribution.replicas
     _check_enough_pairs(splits, params, replicas)
     steps = steps_per_epoch(len(splits["train"]), params["batch_size"])
     epochs = params["epochs"]
 
-    model, position = build_and_restore(params, run_dir, strategy, cluster)
+    model, position = build_and_restore(params, run_dir, distribution)
     reconcile_run_folder(run_dir, position)
     epoch, batch = (position["epoch"], position["batch"]) if position else (0, 0)
     if position and epoch < epochs:
         print(f"Resuming {run_dir} at epoch {epoch + 1}, batch {batch + 1} of {steps}.")
     model.run_eagerly = run_eagerly
-    write_status(run_dir, UNFINISHED, steps_per_epoch=steps, epochs=epochs,
-                 replicas=replicas)
+    folder = RunFolder(run_dir)
+    folder.write_status(UNFINISHED, steps_per_epoch=steps, epochs=epochs, replicas=replicas)
 
     validation = validation_pairs(
         splits["val"], params["input_shape"],
         validation_batch_size(params["val_batch_size"], replicas), replicas)
     phases = []
     stopped_early = stopped_early_in(
-        logged_history(os.path.join(run_dir, "results.csv"), "val_loss", epoch), patience)
+        logged_history(folder, "val_loss", epoch), patience)
     if stopped_early:
         epoch = epochs  # killed after early stopping had decided; nothing left to train
     metric_state = position.get("state") if position and batch > 0 else None
@@ -173,8 +166,8 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
                 seed, params["shuffle_buffer"], start_step=first_epoch * steps + first_batch,
             )
             callbacks, early_stopping = _callbacks(
-                run_dir, params, patience, steps, first_batch, first_epoch, metric_state, cluster
-            )
+                run_dir, params, patience, steps, first_batch, first_epoch, metric_state,
+                distribution)
             metric_state = None
             model.fit(
                 schedule,
@@ -189,9 +182,9 @@ def pretrain(splits, params, run_dir, seed, patience, strategy_name="default",
                 stopped_early = True
                 break
 
-    if cluster is not None:
-        barrier(strategy)  # every worker has trained its last step
+    if distribution.several_workers:
+        barrier(distribution.strategy)  # every worker has trained its last step
     state = "early_stopped" if stopped_early else "completed"
-    write_status(run_dir, state, optimizer_steps=int(model.optimizer.iterations.numpy()))
-    remove_backup(run_dir)
+    folder.write_status(state, optimizer_steps=int(model.optimizer.iterations.numpy()))
+    folder.remove_backup()
     return {"state": state, "optimizer_steps": int(model.optimizer.iterations.numpy())}

@@ -296,13 +296,12 @@ def _make_intra_rank(path, data_dir, spec):
         print(f"{annotations_path(data_dir, spec['out'])}: reusing the intra-image ranking set")
         return
     from syrac.common.annotations import load_ranking_set
-    from syrac.prepare.command import intra_rank_options
-    from syrac.prepare.intra_rank import prepare_intra_rank
+    from syrac.prepare.intra_rank import IntraRankRequest, prepare_intra_rank
 
     sources = sorted({source for source, _ in load_ranking_set(data_dir, spec["from"])["train"]})
     settings = {key: value for key, value in spec.items() if key not in ("out", "from")}
-    prepare_intra_rank(intra_rank_options(images=sources, data_dir=data_dir, out=spec["out"],
-                                          **settings))
+    prepare_intra_rank(IntraRankRequest(images=sources, data_dir=data_dir, out=spec["out"],
+                                        **settings))
 
 
 def _check_data(recipe):

@@ -7,13 +7,14 @@ Pre-training goes through ``train_wrapper.py``'s code path (:mod:`syrac.rank.pre
 interrupted one resumed.
 """
 
-import csv
 import dataclasses
 import os
 import re
 
 from syrac.common.files import write_atomic
-from syrac.rank.pretraining import finished_run, pretraining_options, run_pretraining
+from syrac.rank.pretraining import finished_run, run_pretraining
+from syrac.rank.request import PretrainRequest
+from syrac.rank.run_folder import RunFolder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,35 +45,22 @@ def _untrained(row, seed, params, folder):
     return [Epoch(None, path)]
 
 
-def _val_losses(run_dir):
-    losses = {}
-    path = os.path.join(run_dir, "results.csv")
-    if os.path.isfile(path):
-        with open(path, newline="", encoding="utf-8") as handle:
-            for record in csv.DictReader(handle):
-                if record.get("val_loss") not in (None, ""):
-                    losses[int(record["epoch"]) + 1] = float(record["val_loss"])
-    return losses
-
-
 def _pretrained(recipe, row, seed, folder):
-    options = pretraining_options(
+    request = PretrainRequest(
         experiment="training/baseline", params_dir=recipe.params_dir, params=recipe.params_name,
         set=[*recipe.overrides, *row.overrides], dataset=row.dataset, data_dir=recipe.data_dir,
         experiment_dir=os.path.join(folder, "runs"), experiment_name=slug(row.name), index=seed,
         seed=seed, filter_classes=list(row.filter_classes),
     )
-    run_dir = finished_run(options)
+    run_dir = finished_run(request)
     if run_dir is None:
-        run_dir = run_pretraining(options)
+        run_dir = run_pretraining(request)
     else:
         print(f"{row.name}, seed {seed}: reusing the finished pre-training {run_dir}")
-    losses = _val_losses(run_dir)
-    checkpoints = sorted(name for name in os.listdir(run_dir)
-                         if re.fullmatch(r"best_model_\d+\.keras", name))
-    return [Epoch(int(name[len("best_model_"):-len(".keras")]), os.path.join(run_dir, name),
-                  losses.get(int(name[len("best_model_"):-len(".keras")])))
-            for name in checkpoints]
+    run_folder = RunFolder(run_dir)
+    losses = run_folder.logged("val_loss")  # results.csv counts epochs from 0
+    return [Epoch(epoch, path, losses.get(epoch - 1))
+            for epoch, path in run_folder.checkpoints().items()]
 
 
 def row_epochs(recipe, row, seed, folder):

@@ -10,7 +10,8 @@ import keras
 import pytest
 
 from syrac.common.errors import SyracError
-from syrac.rank.callbacks import TrainingBackup, adopt_backup, backup_records, read_backup_position
+from syrac.rank.callbacks import TrainingBackup
+from syrac.rank.run_folder import RunFolder
 from syrac.rank.multi_worker import (
     common_backup,
     read_cluster,
@@ -113,18 +114,19 @@ def test_a_backup_keeps_the_previous_one_when_asked(tmp_path):
         backup.set_model(model)
         for batch in (2, 4, 6):
             backup.save(0, batch)
-    assert [r["global_step"] for r in backup_records(str(tmp_path / "kept"))] == [6, 4]
+    kept_folder, single_folder = RunFolder(tmp_path / "kept"), RunFolder(tmp_path / "single")
+    assert [r["global_step"] for r in kept_folder.backup_records()] == [6, 4]
     assert sorted(os.listdir(tmp_path / "kept" / "backup")) == [
         "position.json", "step_00000004.weights.h5", "step_00000006.weights.h5"]
-    assert [r["global_step"] for r in backup_records(str(tmp_path / "single"))] == [6]
+    assert [r["global_step"] for r in single_folder.backup_records()] == [6]
     assert sorted(os.listdir(tmp_path / "single" / "backup")) == [
         "position.json", "step_00000006.weights.h5"]
 
-    older = backup_records(str(tmp_path / "kept"))[1]
-    adopt_backup(str(tmp_path / "kept"), older)
-    assert read_backup_position(str(tmp_path / "kept"))["global_step"] == 4
+    older = kept_folder.backup_records()[1]
+    kept_folder.commit_backup(older)
+    assert kept_folder.backup_position()["global_step"] == 4
     kept.save(0, 6)  # trained again from step 4: the previous backup is step 4 now
-    assert [r["global_step"] for r in backup_records(str(tmp_path / "kept"))] == [6, 4]
+    assert [r["global_step"] for r in kept_folder.backup_records()] == [6, 4]
 
 
 def test_one_of_several_workers_stops_on_a_notice_without_a_backup_of_its_own(tmp_path):

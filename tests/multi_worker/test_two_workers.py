@@ -2,12 +2,12 @@
 
 Each test starts real ``train_wrapper.py`` processes with their own ``TF_CONFIG`` (free ports,
 SIGKILL after a timeout). The tiny ResNet50 runs use synchronized batch normalisation
-(``SYRAC_SYNCHRONIZED_BATCH_NORM=1``, a test-only setting) and no augmentation, so that their
+(``tests/scripts/synchronized_train_wrapper.py``, a test-only setting) and no augmentation, so that their
 weights can be compared with one process training on the same global batch: ``--strategy
 mirrored`` with two CPU replicas, which splits every batch as the two workers do. (Against a
 single replica the weights differ after a few steps, from float sums taken in another order:
 batch norm's E[x^2] - E[x]^2 and a random-initialised ResNet50 amplify them.) The kill and
-resume runs train VGG16, which starts in half the time, with the augmentation on.
+resume runs train the tiny test network (``tiny_cnn``) with the augmentation on.
 """
 
 import csv
@@ -32,21 +32,23 @@ from tests.multi_worker.launch import free_ports, run_workers, start_workers, wa
 pytestmark = pytest.mark.slow
 
 EPOCHS, STEPS = 2, 2  # 4 pairs, batch 2 (one pair per worker)
-SYNCHRONIZED = {"SYRAC_SYNCHRONIZED_BATCH_NORM": "1"}
+SYNCHRONIZED_WRAPPER = str(REPO / "tests" / "scripts" / "synchronized_train_wrapper.py")
 TIMEOUT = 420
 
 
 def _command(data, runs, *extra):
-    """The tiny ResNet50 without augmentation (compared with one process)."""
-    return ["train_wrapper.py", *training_command(
+    """The tiny ResNet50 without augmentation, batch norm synchronized (compared with one
+    process)."""
+    return [SYNCHRONIZED_WRAPPER, *training_command(
         data, runs, "cluster", "--set", f"epochs={EPOCHS}", "num_layers=0", "augment=0",
+        "model_name=resnet50",
         "backup_every_n_batches=100", "--patience", "10", *extra)]
 
 
-def _vgg_command(data, runs):
-    """Tiny VGG16 with the augmentation on, on two workers (killed and resumed)."""
+def _augmented_command(data, runs):
+    """The tiny test network with the augmentation on, on two workers (killed and resumed)."""
     return ["train_wrapper.py", *training_command(
-        data, runs, "cluster", "--set", f"epochs={EPOCHS}", "num_layers=0", "model_name=vgg16",
+        data, runs, "cluster", "--set", f"epochs={EPOCHS}", "num_layers=0",
         "backup_every_n_batches=1", "--patience", "10", "--strategy", "multi_worker")]
 
 
@@ -101,15 +103,15 @@ def data(tmp_path_factory):
 def two_worker_run(data, tmp_path_factory):
     runs = tmp_path_factory.mktemp("two_workers")
     results = run_workers(lambda index: _command(data, runs, "--strategy", "multi_worker"),
-                          env=SYNCHRONIZED, cwd=REPO, timeout=TIMEOUT)
+                          cwd=REPO, timeout=TIMEOUT)
     _ok(results)
     return runs, results
 
 
 @pytest.fixture(scope="module")
-def vgg_two_worker_run(data, tmp_path_factory):
-    runs = tmp_path_factory.mktemp("vgg_two_workers")
-    _ok(run_workers(lambda index: _vgg_command(data, runs), cwd=REPO, timeout=TIMEOUT))
+def augmented_two_worker_run(data, tmp_path_factory):
+    runs = tmp_path_factory.mktemp("augmented_two_workers")
+    _ok(run_workers(lambda index: _augmented_command(data, runs), cwd=REPO, timeout=TIMEOUT))
     return runs
 
 
@@ -118,7 +120,7 @@ def one_process_run(data, tmp_path_factory):
     runs = tmp_path_factory.mktemp("one_process")
     result = subprocess.run(
         [sys.executable, *_command(data, runs, "--strategy", "mirrored")], cwd=REPO,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", SYRAC_CPU_REPLICAS="2", **SYNCHRONIZED),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", SYRAC_CPU_REPLICAS="2"),
         capture_output=True, text=True, timeout=TIMEOUT)
     _ok([result])
     return runs
@@ -189,10 +191,10 @@ def _wait_for_backups(run_root, step, processes, timeout=TIMEOUT):
     raise AssertionError(f"no backup of step {step}: {[p.communicate()[1][-2000:] for p in processes]}")
 
 
-def test_killed_workers_resume_to_the_uninterrupted_result(data, vgg_two_worker_run, tmp_path):
+def test_killed_workers_resume_to_the_uninterrupted_result(data, augmented_two_worker_run, tmp_path):
     runs = tmp_path / "runs"
     root = runs / "cluster" / "rank" / "0"
-    processes = start_workers(lambda index: _vgg_command(data, runs), cwd=REPO)
+    processes = start_workers(lambda index: _augmented_command(data, runs), cwd=REPO)
     run_dir = _wait_for_backups(root, 1, processes)  # both backed up mid-epoch 1
     processes[1].send_signal(signal.SIGKILL)  # one worker dies; its peer notices and stops
     chief, worker = wait_all(processes, timeout=120)
@@ -208,7 +210,7 @@ def test_killed_workers_resume_to_the_uninterrupted_result(data, vgg_two_worker_
     _ok([chief, worker])
     assert f"Resuming {run_dir} at epoch" in chief.stdout, chief.stdout[-3000:]  # not from 0
     assert os.listdir(root) == [os.path.basename(run_dir)]  # worker folders removed
-    (uninterrupted,) = _run_folders(vgg_two_worker_run)
+    (uninterrupted,) = _run_folders(augmented_two_worker_run)
     assert _files(run_dir) == _files(uninterrupted)
     _assert_same_rows(run_dir, uninterrupted)
     for epoch in (1, 2):

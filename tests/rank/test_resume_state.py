@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from syrac.rank.augmentation import RankingAugmentation
 from syrac.rank.callbacks import stopped_early_in
-from syrac.rank.epoch_log import read_rows, write_epoch_row, write_epoch_scalars
+from syrac.rank.epoch_log import write_epoch_row, write_epoch_scalars
+from syrac.rank.run_folder import read_rows
 from syrac.rank.resume import (
     RestoreEpochMetrics,
     capture_state,
