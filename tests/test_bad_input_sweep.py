@@ -306,7 +306,7 @@ def count_data(tmp_path_factory):
     make_count_set(str(data), "bench", images=2, split="test", seed=2)
     runs = tmp_path_factory.mktemp("runs")
     (runs / "MODEL").mkdir()
-    build_encoder("resnet50", [32, 48, 3], None).save(runs / "MODEL" / "best_model_01.keras")
+    build_encoder("tiny_cnn", [32, 48, 3], None).save(runs / "MODEL" / "best_model_01.keras")
     return data, runs
 
 

@@ -34,10 +34,10 @@ def make_encoder_run(folder):
     """A pre-training run folder as the Count step reads it: ``best_model_01.keras`` (a random
     tiny encoder) + ``hyperparams.json``."""
     folder.mkdir(parents=True, exist_ok=True)
-    build_encoder("resnet50", [32, 48, 3], None).save(folder / "best_model_01.keras")
+    build_encoder("tiny_cnn", [32, 48, 3], None).save(folder / "best_model_01.keras")
     (folder / "hyperparams.json").write_text(
         json.dumps({"input_shape": [32, 48, 3], "preprocessing": "resnet_v2",
-                    "model_name": "resnet50", "weights": None})
+                    "model_name": "tiny_cnn", "weights": None})
     )
     return folder
 
@@ -257,9 +257,7 @@ def test_missing_options_are_named(count_data, runs, changes, message):
 
 
 def test_encoder_settings_precedence():
-    from syrac.count.step import (
-        resolve_encoder_settings,
-    )
+    from syrac.count.settings import resolve_encoder_settings
 
     params = {"input_shape": [640, 853, 3], "preprocessing": "resnet_v2"}
     free = types.SimpleNamespace(input_shape=None, path="m")

@@ -5,7 +5,12 @@
 
 Modules, one job each:
 
-- ``step``: the whole step for one request: fit the probe, evaluate it, write results;
+- ``step``: the step's orchestration for one request: checks, fit, evaluation, in order;
+- ``request``: :class:`CountRequest`, what one step is asked to do, checked by option name;
+- ``settings``: which input shape and scaling apply (parameters, run folder, ``--set``);
+- ``core``: the two computations every driver shares: ``fit_probe`` and ``evaluate``;
+- ``probe_folder``: one encoder's probe folder (probe, archive, results, figures, journal);
+- ``results``: one evaluation's results file and figures, in order;
 - ``pending_run``: the journal that lets a killed step, run again, finish the same run;
 - ``encoder_loading``: the frozen encoder from a ``.keras`` checkpoint or a TF SavedModel;
 - ``batch_sizes``: the forward passes' batch sizes, ``auto`` chosen for the device;

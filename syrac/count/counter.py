@@ -22,6 +22,7 @@ import tensorflow as tf
 import syrac.rank.input_scaling  # noqa: F401 (registers InputScaling for loading)
 from syrac.common.errors import SyracError
 from syrac.count.patches import check_grid, patchify
+from syrac.count.probe_folder import ProbeFolder
 from syrac.rank.input_scaling import InputScaling
 
 
@@ -82,16 +83,13 @@ class PatchCounter(keras.Model):
 
 
 def _probe_of(checkpoint):
-    from syrac.count.probe import CountProbe
-    from syrac.count.step import PROBE_FOLDER, output_folder
-
-    folder = os.path.join(output_folder(checkpoint), PROBE_FOLDER)
-    if not os.path.isdir(folder):
+    folder = ProbeFolder.of_checkpoint(checkpoint)
+    if not os.path.isdir(folder.probe_path):
         raise SyracError(
-            f"{checkpoint}: no count probe fitted for this encoder ({folder} does not exist); "
-            "fit one with finetune_wrapper.py (--stage fit) first"
+            f"{checkpoint}: no count probe fitted for this encoder ({folder.probe_path} does "
+            "not exist); fit one with finetune_wrapper.py (--stage fit) first"
         )
-    return CountProbe.load(folder)
+    return folder.load_probe()
 
 
 def load_counter(path):

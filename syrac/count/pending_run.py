@@ -16,45 +16,43 @@ import os
 import shutil
 
 from syrac.common.files import read_json, remove_stale_temporaries, write_json_atomic
-
-JOURNAL = ".pending.json"
-PROBE_STAGING_PREFIX = ".probe-"
+from syrac.count.probe_folder import PROBE_STAGING_PREFIX
 
 
 class PendingRun:
     """The journal of one Count step run: its tag, and whether it resumes a killed run."""
 
-    def __init__(self, folder, tag, resumed):
-        self.folder, self.tag, self.resumed = folder, tag, resumed
+    def __init__(self, probe_folder, tag, resumed):
+        self.probe_folder, self.tag, self.resumed = probe_folder, tag, resumed
 
     @classmethod
-    def begin(cls, folder, command, new_tag):
-        """Resume the interrupted run of ``command`` in ``folder``, or journal a new one.
+    def begin(cls, probe_folder, command):
+        """Resume the interrupted run of ``command`` in ``probe_folder``, or journal a new one.
 
         Args:
-            folder: the step's output folder (created if needed).
+            probe_folder: the step's :class:`~syrac.count.probe_folder.ProbeFolder` (created
+                if needed).
             command: what identifies the command (options and parameters; JSON-ready).
-            new_tag: ``new_tag()`` gives the tag of a new run.
         """
+        folder = probe_folder.path
         os.makedirs(folder, exist_ok=True)
         _remove_leftovers(folder)
-        journal = os.path.join(folder, JOURNAL)
-        pending = read_json(journal, default=None)
+        pending = read_json(probe_folder.journal, default=None)
         command = json.loads(json.dumps(command))
         if isinstance(pending, dict) and pending.get("command") == command:
             _remove_outputs(folder, pending["tag"])  # written again, from the same numbers
-            return cls(folder, pending["tag"], resumed=True)
+            return cls(probe_folder, pending["tag"], resumed=True)
         if isinstance(pending, dict) and isinstance(pending.get("tag"), str):
-            if not os.path.exists(os.path.join(folder, f"results.{pending['tag']}.json")):
+            if not os.path.exists(probe_folder.results(pending["tag"])):
                 _remove_outputs(folder, pending["tag"])
-        tag = new_tag()
-        write_json_atomic(journal, {"command": command, "tag": tag})
-        return cls(folder, tag, resumed=False)
+        tag = probe_folder.new_tag()
+        write_json_atomic(probe_folder.journal, {"command": command, "tag": tag})
+        return cls(probe_folder, tag, resumed=False)
 
     def finish(self):
         """The run ended: remove the journal."""
         try:
-            os.remove(os.path.join(self.folder, JOURNAL))
+            os.remove(self.probe_folder.journal)
         except FileNotFoundError:
             pass
 

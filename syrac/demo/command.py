@@ -147,16 +147,6 @@ def pretrain(data_dir, demo_dir, params_name, overrides, seed):
     ))
 
 
-def save_untrained_encoder(params, seed, path):
-    """Save the encoder the pre-training with this seed started from (see initial_encoder)."""
-    from syrac.rank.training import initial_encoder
-
-    if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        initial_encoder(params, seed).save(path)
-    return path
-
-
 def count(data_dir, encoder_path, params_name, overrides, n, seed):
     """The Count step (probe fit, then evaluation on the benchmark); return its outcome."""
     from syrac.count.step import CountRequest, run_count_step
@@ -171,15 +161,19 @@ def count(data_dir, encoder_path, params_name, overrides, n, seed):
     ))
 
 
-def held_out_rank_accuracy(encoder_path, probe, pairs):
+def held_out_rank_accuracy(encoder_path, probe, pairs, params):
     """How often the probe counts a held-out source above its target."""
+    from syrac.count.core import CountSettings
     from syrac.count.encoder_loading import load_encoder
     from syrac.count.features import extract_features
 
     encoder = load_encoder(encoder_path)
     paths = sorted({path for pair in pairs for path in pair})
-    features = extract_features(encoder, paths, probe.description["input_shape"], 32,
-                                probe.description["preprocessing"], progress=False)
+    settings = CountSettings.from_params(params, input_shape=probe.description["input_shape"],
+                                         preprocessing=probe.description["preprocessing"])
+    features = extract_features(encoder, paths, list(settings.input_shape),
+                                settings.probe_batch_size, settings.preprocessing,
+                                progress=False)
     score = dict(zip(paths, probe.predict(features)))
     return rank_accuracy([score[s] for s, _ in pairs], [score[t] for _, t in pairs])
 
@@ -204,16 +198,17 @@ def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagen
     in the same folder never picks up an encoder of another shape or initialisation.
     """
     from syrac.common.annotations import load_ranking_set
+    from syrac.rank.training import save_initial_encoder
 
     if imagenet:
         overrides = [*overrides, f"weights={imagenet}"]
     run_dir = pretrain(data_dir, demo_dir, params_name, overrides, seed)
     encoders = {"ranked": RunFolder(run_dir).last_checkpoint()}
     if imagenet:
-        encoders["imagenet"] = save_untrained_encoder(
+        encoders["imagenet"] = save_initial_encoder(
             {**params, "weights": imagenet}, seed,
             os.path.join(demo_dir, "encoders", digest, "imagenet.keras"))
-    encoders["untrained"] = save_untrained_encoder(
+    encoders["untrained"] = save_initial_encoder(
         {**params, "weights": None}, seed,
         os.path.join(demo_dir, "encoders", digest, f"untrained.seed{seed}.keras"))
     held_out = load_ranking_set(data_dir, RANK)["val"]
@@ -223,7 +218,7 @@ def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagen
         outcome = count(data_dir, path, params_name, overrides, n, seed)
         rows[row] = {
             "mae": outcome.metrics["mae"], "rmse": outcome.metrics["rmse"],
-            "rank_accuracy": held_out_rank_accuracy(path, outcome.probe, held_out),
+            "rank_accuracy": held_out_rank_accuracy(path, outcome.probe, held_out, params),
             "encoder": path, "results": outcome.results_path,
             "predictions": outcome.predictions, "counts": outcome.counts,
         }

@@ -14,6 +14,8 @@ backups and epoch log but no checkpoints. The workers resume from the backup the
 """
 
 
+import os
+
 import keras
 import tensorflow as tf
 
@@ -50,6 +52,20 @@ def initial_encoder(params, seed):
     """
     keras.utils.set_random_seed(seed)
     return build_ranking_model(params).encoder
+
+
+def save_initial_encoder(params, seed, path):
+    """Save :func:`initial_encoder` to ``path`` unless it exists; the file appears whole.
+
+    What the table's and the demo's "untrained" rows count with: the encoder a pre-training
+    with this seed would start from.
+    """
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        temporary = path[: -len(".keras")] + f".{os.getpid()}.partial.keras"
+        initial_encoder(params, seed).save(temporary)
+        os.replace(temporary, path)
+    return path
 
 
 def build_and_restore(params, run_dir, distribution):

@@ -13,14 +13,11 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
 
 from syrac.common.annotations import annotations_path, load_count_set
 from syrac.common.files import read_json, timestamp, write_new_json
-from syrac.count.batch_sizes import resolved_batch_sizes
+from syrac.count.core import CountSettings, evaluate, fit_probe
 from syrac.count.encoder_loading import load_encoder
-from syrac.count.evaluation import evaluate_patchwise_grids
-from syrac.count.features import extract_features
 from syrac.count.metrics import count_metrics, json_ready
 from syrac.count.probe import CountProbe
 
@@ -87,11 +84,8 @@ class TableCache:
             self.reused += 1
             return key, CountProbe.load(folder)
         items = load_count_set(self.data_dir, noisy_set)
-        features = extract_features(self.encoder(checkpoint), [path for path, _ in items],
-                                    params["input_shape"],
-                                    resolved_batch_sizes(params)["probe_batch_size"],
-                                    params["preprocessing"], progress=False)
-        probe = CountProbe().fit(features, np.asarray([c for _, c in items], np.float64))
+        probe = fit_probe(self.encoder(checkpoint), items, CountSettings.from_params(params),
+                          progress=False)
         probe.description.update({**identity, "encoder_path": checkpoint,
                                   "fitted_at": timestamp()})
         os.makedirs(os.path.dirname(folder), exist_ok=True)
@@ -122,10 +116,8 @@ class TableCache:
         self.reused += len(found)
         if missing:
             items = load_count_set(self.data_dir, dataset, split=split)
-            results = evaluate_patchwise_grids(
-                self.encoder(checkpoint), probe, items, params["input_shape"], missing,
-                resolved_batch_sizes(params)["eval_batch_size"], params["preprocessing"],
-                progress=False)
+            results = evaluate(self.encoder(checkpoint), probe, items,
+                               CountSettings.from_params(params), missing, progress=False)
             for n, result in results.items():
                 document = {
                     "encoder_path": checkpoint, "encoder_sha256": self.digest(checkpoint),

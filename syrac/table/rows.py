@@ -11,7 +11,6 @@ import dataclasses
 import os
 import re
 
-from syrac.common.files import write_atomic
 from syrac.rank.pretraining import finished_run, run_pretraining
 from syrac.rank.request import PretrainRequest
 from syrac.rank.run_folder import RunFolder
@@ -32,17 +31,10 @@ def slug(name):
 
 
 def _untrained(row, seed, params, folder):
-    from syrac.rank.training import initial_encoder
+    from syrac.rank.training import save_initial_encoder
 
     path = os.path.join(folder, "encoders", f"{slug(row.name)}.seed{seed}.keras")
-    if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = path[: -len(".keras")] + f".{os.getpid()}.partial.keras"
-        initial_encoder(params, seed).save(temporary)
-        with open(temporary, "rb") as handle:
-            write_atomic(path, handle.read())
-        os.remove(temporary)
-    return [Epoch(None, path)]
+    return [Epoch(None, save_initial_encoder(params, seed, path))]
 
 
 def _pretrained(recipe, row, seed, folder):

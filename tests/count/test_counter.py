@@ -32,9 +32,9 @@ def fitted(tmp_path_factory):
     run = root / "runs" / "MODEL"
     run.mkdir(parents=True)
     keras.utils.set_random_seed(3)
-    build_encoder("resnet50", SHAPE, None).save(run / "best_model_01.keras")
+    build_encoder("tiny_cnn", SHAPE, None).save(run / "best_model_01.keras")
     (run / "hyperparams.json").write_text(json.dumps(
-        {"input_shape": SHAPE, "preprocessing": "resnet_v2", "model_name": "resnet50",
+        {"input_shape": SHAPE, "preprocessing": "resnet_v2", "model_name": "tiny_cnn",
          "weights": None}))
     finetune_wrapper.main([
         "--experiment", "finetuning/unsupervised/noisy_synth_regress", "--data_dir", str(data),

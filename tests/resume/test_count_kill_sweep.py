@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from syrac.count.pending_run import JOURNAL
+from syrac.count.probe_folder import JOURNAL
 from syrac.fixtures import make_count_set
 from tests.conftest import REPO, run_wrapper
 from tests.kill_sweep import kill_sweep

@@ -1,0 +1,98 @@
+"""The Count step's two computations, used by every driver: fit a probe, evaluate it.
+
+:func:`fit_probe` extracts the features of whole noisy synthetic images and fits the
+non-negative linear probe on their prompted counts; :func:`evaluate` counts every image of a
+benchmark split patch by patch at one or several grid sizes. ``finetune_wrapper.py`` (through
+:mod:`syrac.count.step`), the results table and the demo all call these two, with the same
+:class:`CountSettings`, so that a probe or a count means the same wherever it was made.
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+
+from syrac.common.errors import SyracError
+from syrac.count.batch_sizes import resolved_batch_sizes
+from syrac.count.evaluation import evaluate_patchwise_grids
+from syrac.count.features import extract_features
+from syrac.count.probe import CountProbe
+
+# How the encoder sees an image: fixed between fitting a probe and evaluating it.
+ENCODER_SETTINGS = ("input_shape", "preprocessing")
+
+
+@dataclasses.dataclass(frozen=True)
+class CountSettings:
+    """How images reach the encoder, and how many share a forward pass.
+
+    Attributes:
+        input_shape: ``[H, W, 3]``: whole images, and every patch, are resized to it.
+        preprocessing: the encoder's input scaling (``"resnet_v2"`` or ``"caffe"``).
+        probe_batch_size: images per forward pass when extracting the probe's features.
+        eval_batch_size: patches per forward pass when evaluating.
+    """
+
+    input_shape: tuple
+    preprocessing: str
+    probe_batch_size: int
+    eval_batch_size: int
+
+    @classmethod
+    def from_params(cls, params, **resolved):
+        """The settings of validated ``params`` (``auto`` batch sizes resolved for this
+        device), with ``resolved`` values (e.g. the input shape a run folder imposes) first."""
+        values = {**{key: params[key] for key in ENCODER_SETTINGS}, **resolved}
+        batch_sizes = resolved_batch_sizes(params, values["input_shape"])
+        return cls(input_shape=tuple(int(side) for side in values["input_shape"]),
+                   preprocessing=values["preprocessing"], **batch_sizes)
+
+    def recorded(self):
+        """The settings as probe and results files record them."""
+        return {"input_shape": list(self.input_shape), "preprocessing": self.preprocessing,
+                "probe_batch_size": self.probe_batch_size}
+
+
+def fit_probe(encoder, items, settings, progress=True):
+    """Fit the count probe of ``encoder`` on ``items`` (``[(image path, count), ...]``).
+
+    Returns:
+        the fitted :class:`~syrac.count.probe.CountProbe`; its description holds the fit
+        statistics, the settings it was fitted with and the seconds each part took.
+    """
+    paths = [path for path, _ in items]
+    counts = np.asarray([count for _, count in items], dtype=np.float64)
+    start = time.perf_counter()
+    features = extract_features(encoder, paths, list(settings.input_shape),
+                                settings.probe_batch_size, settings.preprocessing,
+                                progress=progress)
+    extraction_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    probe = CountProbe().fit(features, counts)
+    probe.description.update({
+        **settings.recorded(),
+        "seconds": {"feature_extraction": extraction_seconds,
+                    "nnls": time.perf_counter() - start},
+    })
+    return probe
+
+
+def check_probe_fits(probe, encoder, probe_path):
+    """Refuse a probe whose weight count is not the encoder's feature size, naming both."""
+    feature_dim = getattr(encoder, "feature_dim", None)
+    if feature_dim is not None and feature_dim != probe.feature_dim:
+        raise SyracError(
+            f"the probe in {probe_path} expects {probe.feature_dim} features but the encoder "
+            f"{getattr(encoder, 'path', encoder)} gives {feature_dim}"
+        )
+
+
+def evaluate(encoder, probe, items, settings, ns, progress=True):
+    """Count every image of ``items`` at every grid size of ``ns`` (each image decoded once).
+
+    Returns:
+        ``{n: PatchwiseResult}`` (see :mod:`syrac.count.evaluation`).
+    """
+    return evaluate_patchwise_grids(encoder, probe, items, list(settings.input_shape), list(ns),
+                                    settings.eval_batch_size, settings.preprocessing,
+                                    progress=progress)
