@@ -16,8 +16,10 @@ from experiments import run_wrapper  # noqa: E402
 from syrac.cli import finetune_parser  # noqa: E402
 
 
-def main(argv=None):
-    run_wrapper(finetune_parser(), argv, "finetune_wrapper.py", prefix="finetuning/")
+def main(argv=None, prog="finetune_wrapper.py", params_dir="./config/"):
+    """Parse ``argv``, resolve ``--experiment``, run it (``syrac finetune`` calls this with its
+    own program name and the packaged parameter sets as the default ``--params_dir``)."""
+    run_wrapper(finetune_parser(prog, params_dir), argv, prog, prefix="finetuning/")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ from experiments import run_wrapper  # noqa: E402
 from syrac.cli import training_parser  # noqa: E402
 
 
-def main(argv=None):
-    run_wrapper(training_parser(), argv, "train_wrapper.py", prefix="training/")
+def main(argv=None, prog="train_wrapper.py", params_dir="./config/"):
+    """Parse ``argv``, resolve ``--experiment``, run it (``syrac train`` calls this with its
+    own program name and the packaged parameter sets as the default ``--params_dir``)."""
+    run_wrapper(training_parser(prog, params_dir), argv, prog, prefix="training/")
 
 
 if __name__ == "__main__":

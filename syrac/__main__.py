@@ -5,6 +5,12 @@ Each command lives in its own module, imported only when it is asked for, so tha
 
 - ``parser(prog)``: its :class:`argparse.ArgumentParser`;
 - ``run(args)``: does the work, raising :class:`syrac.common.errors.SyracError` for anything the user can fix.
+
+``train`` and ``finetune`` are the two authors' wrappers (``train_wrapper.py``,
+``finetune_wrapper.py``, installed as modules beside the package together with
+``experiments/``): the same options and experiment names, the parameter sets shipped in the
+package as the default ``--params_dir``. They are looked up by module name, like the commands
+above; the library below this entry point never imports them.
 """
 
 import argparse
@@ -16,8 +22,15 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
+from syrac.common.config import PACKAGED_CONFIG_DIR  # noqa: E402
 from syrac.common.errors import reported_errors  # noqa: E402
 from syrac.common.output_folders import output_folders  # noqa: E402
+
+WRAPPERS = {
+    "train": ("train_wrapper", "pre-train the ranking encoder (train_wrapper.py's options)"),
+    "finetune": ("finetune_wrapper", "fit and evaluate the count probe (finetune_wrapper.py's "
+                                     "options)"),
+}
 
 COMMANDS = {
     "demo": ("syrac.demo.command", "run the whole method on a generated toy crowd world"),
@@ -35,11 +48,12 @@ def top_level_parser():
         prog=_invoked_as(),
         description="SYRAC commands. Pre-training and the count step are train_wrapper.py and "
                     "finetune_wrapper.py.",
-        epilog="commands:\n" + "\n".join(f"  {name:<9} {about}" for name, (_, about) in COMMANDS.items()),
+        epilog="commands:\n" + "\n".join(f"  {name:<9} {about}" for name, (_, about)
+                                          in {**WRAPPERS, **COMMANDS}.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=sorted(COMMANDS), metavar="COMMAND",
-                        help="one of: " + ", ".join(COMMANDS))
+    parser.add_argument("command", choices=sorted({**WRAPPERS, **COMMANDS}), metavar="COMMAND",
+                        help="one of: " + ", ".join({**WRAPPERS, **COMMANDS}))
     parser.add_argument("arguments", nargs=argparse.REMAINDER, help="options of the command")
     return parser
 
@@ -51,8 +65,12 @@ def _invoked_as():
 
 def main(argv=None):
     top = top_level_parser().parse_args(argv)
-    module = importlib.import_module(COMMANDS[top.command][0])
     program = f"{_invoked_as()} {top.command}"
+    if top.command in WRAPPERS:
+        wrapper = importlib.import_module(WRAPPERS[top.command][0])
+        wrapper.main(top.arguments, prog=program, params_dir=PACKAGED_CONFIG_DIR)
+        return 0
+    module = importlib.import_module(COMMANDS[top.command][0])
     parser = module.parser(program)
     args = parser.parse_args(top.arguments)
     with reported_errors(program), output_folders(parser, args):

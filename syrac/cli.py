@@ -7,10 +7,14 @@ from syrac.common.output_folders import OutputFolder
 from syrac.rank.request import DEFAULT_STARTUP_TIMEOUT, STRATEGIES
 
 
-def training_parser():
-    """Options of ``train_wrapper.py`` (the authors' ones first, then ours)."""
+def training_parser(prog="train_wrapper.py", params_dir="./config/"):
+    """Options of ``train_wrapper.py`` (the authors' ones first, then ours).
+
+    ``syrac train`` has the same options, with the parameter sets shipped in the package as
+    the default ``--params_dir`` (the authors' ``./config/`` exists in the repository only).
+    """
     parser = argparse.ArgumentParser(
-        prog="train_wrapper.py",
+        prog=prog,
         description="Pre-train the SYRAC ranking encoder on a ranking set.",
     )
     parser.add_argument("--experiment", required=True,
@@ -23,7 +27,7 @@ def training_parser():
                         help="where run folders go (the authors' default was 'experiments', "
                              "which is our code package; ours is 'runs')")
     parser.add_argument("--experiment_name", help="name of this experiment's run folders")
-    parser.add_argument("--params_dir", default="./config/",
+    parser.add_argument("--params_dir", default=params_dir,
                         help="folder holding <params>.yaml or <params>.params.json")
     parser.add_argument("--patience", type=integer, default=10,
                         help="early-stopping patience on val_loss, in epochs")
@@ -52,10 +56,11 @@ def training_parser():
     return parser
 
 
-def finetune_parser():
-    """Options of ``finetune_wrapper.py`` (the authors' ones first, then ours)."""
+def finetune_parser(prog="finetune_wrapper.py", params_dir="./config/"):
+    """Options of ``finetune_wrapper.py`` (the authors' ones first, then ours); ``syrac
+    finetune`` differs in its default ``--params_dir`` only, as ``syrac train``."""
     parser = argparse.ArgumentParser(
-        prog="finetune_wrapper.py",
+        prog=prog,
         description="Fit the linear count probe on a frozen encoder and evaluate it patch-wise.",
     )
     parser.add_argument("--experiment", required=True,
@@ -72,7 +77,7 @@ def finetune_parser():
                         help="folder that --model_path is relative to")
     parser.add_argument("--model_path", required=True,
                         help="encoder checkpoint (.keras) or TF SavedModel folder")
-    parser.add_argument("--params_dir", default="./config/",
+    parser.add_argument("--params_dir", default=params_dir,
                         help="folder holding <params>.yaml or <params>.params.json")
     parser.add_argument("--params", default=None,
                         help="parameter set name in --params_dir (default: the experiment's)")

@@ -18,6 +18,10 @@ import yaml
 from syrac.common.errors import SyracError
 from syrac.common.numbers import as_integer, as_number, load_yaml
 
+# The parameter sets ship inside the package (config/ at the repository root links here), so
+# the installed commands find them from any folder.
+PACKAGED_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                   "config")
 MODEL_NAMES = ("resnet50", "vgg16", "tiny_cnn")  # tiny_cnn: tests and smoke runs only
 PREPROCESSING_MODES = ("resnet_v2", "caffe")
 OPTIMIZERS = ("adam",)

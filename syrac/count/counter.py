@@ -21,7 +21,7 @@ import tensorflow as tf
 
 import syrac.rank.input_scaling  # noqa: F401 (registers InputScaling for loading)
 from syrac.common.errors import SyracError
-from syrac.count.patches import check_grid, patchify
+from syrac.count.patches import check_grid, image_counts, patchify
 from syrac.count.probe_folder import ProbeFolder
 from syrac.rank.input_scaling import InputScaling
 
@@ -65,8 +65,8 @@ class PatchCounter(keras.Model):
         images = tf.clip_by_value(images, 0.0, 1.0)  # as decode_image does after its resize
         patches = patchify(images, self.n)
         features = self.encoder(self.scaling(patches), training=False)
-        patch_counts = tf.reshape(self.head(features), [-1, self.n * self.n])
-        return {"count": tf.reduce_sum(patch_counts, axis=1), "patch_counts": patch_counts}
+        counts, patch_counts = image_counts(self.head(features), self.n)
+        return {"count": counts, "patch_counts": patch_counts}
 
     def get_config(self):
         config = super().get_config()

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from syrac.common.images import undecodable_images_named
 from syrac.common.progress import progress_bar
-from syrac.count.patches import check_grid, patchify
+from syrac.count.patches import check_grid, image_counts, patchify
 from syrac.rank.input_scaling import InputScaling
 from syrac.rank.pipeline import decoded_images
 
@@ -93,10 +93,11 @@ def evaluate_patchwise_grids(encoder, probe, items, input_shape, ns, batch_size,
     everything = np.concatenate(chunks).reshape(len(paths), per_image)
     results, offset = {}, 0
     for n in ns:
-        patch_predictions = everything[:, offset: offset + n * n]
+        predictions, patch_predictions = (np.asarray(part, dtype=np.float64) for part in
+                                          image_counts(everything[:, offset: offset + n * n], n))
         offset += n * n
         results[n] = PatchwiseResult(
-            image_paths=paths, counts=counts, predictions=patch_predictions.sum(axis=1),
+            image_paths=paths, counts=counts, predictions=predictions,
             patch_predictions=patch_predictions, n=n, seconds=seconds,
         )
     return results

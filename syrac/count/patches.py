@@ -10,6 +10,7 @@ the size it was trained on. The image's count is the sum of its patches' counts.
 import numbers
 
 import tensorflow as tf
+from keras import ops
 
 from syrac.common.errors import SyracError
 
@@ -79,3 +80,21 @@ def patchify(images, n):
     grid = tf.transpose(grid, [0, 1, 3, 2, 4, 5])
     patches = tf.reshape(grid, [-1, patch_height, patch_width, channels])
     return tf.image.resize(patches, [height, width], method="bilinear")
+
+
+def image_counts(patch_counts, n):
+    """Each image's count, the sum of its ``n x n`` patches' counts.
+
+    The one place the counting arithmetic is written: the Count step's evaluation (NumPy
+    arrays) and :class:`syrac.count.counter.PatchCounter` (tensors) both call it.
+
+    Args:
+        patch_counts: the per-patch counts of consecutive images, ``(B * n * n,)``,
+            ``(B * n * n, 1)`` or ``(B, n * n)``, each image's patches row-major.
+        n: patches per side.
+
+    Returns:
+        ``(counts, grid)``: ``(B,)`` image counts and the ``(B, n * n)`` per-patch counts.
+    """
+    grid = ops.reshape(patch_counts, [-1, n * n])
+    return ops.sum(grid, axis=1), grid

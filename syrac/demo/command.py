@@ -45,7 +45,7 @@ import sys
 
 import numpy as np
 
-from syrac.common.config import load_params, parse_overrides
+from syrac.common.config import PACKAGED_CONFIG_DIR, load_params, parse_overrides
 from syrac.common.errors import SyracError
 from syrac.common.files import read_json, timestamp, write_json_atomic
 from syrac.common.numbers import integer, number
@@ -60,9 +60,7 @@ from syrac.toy_world.world import (
     load_or_generate_world,
 )
 
-# The parameter sets ship inside the package (config/ at the repository root links here), so the
-# demo finds them from any folder once syrac is installed.
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config")
+CONFIG_DIR = PACKAGED_CONFIG_DIR
 TRAINING_EXPERIMENT = "training/baseline"
 KERAS_IMAGENET_FILE = os.path.join(
     "~", ".keras", "models", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from syrac.common.errors import SyracError
-from syrac.count.patches import check_grid, patch_boxes, patchify
+from syrac.count.patches import check_grid, patch_boxes, patchify, image_counts
 
 HEIGHT, WIDTH = 33, 47  # odd sizes: every N below leaves remainder pixels
 
@@ -104,3 +104,11 @@ def test_largest_valid_n_gives_one_pixel_patches():
     assert check_grid(33, HEIGHT, WIDTH) == 33
     assert check_grid(np.int64(2), HEIGHT, WIDTH) == 2
     assert patchify(np.zeros((1, HEIGHT, WIDTH, 3), np.float32), 33).shape[0] == 33 * 33
+
+
+def test_image_counts_sum_each_images_patches_for_arrays_and_tensors():
+    patch_counts = np.arange(8, dtype=np.float64)  # two images of 2 x 2 patches
+    for given in (patch_counts, patch_counts.reshape(8, 1), tf.constant(patch_counts)):
+        counts, grid = image_counts(given, 2)
+        np.testing.assert_array_equal(np.asarray(counts), [0 + 1 + 2 + 3, 4 + 5 + 6 + 7])
+        np.testing.assert_array_equal(np.asarray(grid), patch_counts.reshape(2, 4))
