@@ -12,6 +12,7 @@ from syrac.cli import training_parser
 from syrac.common.errors import SyracError
 from syrac.fixtures import make_ranking_set
 from syrac.rank.pretraining import prepare_run
+from syrac.rank.request import PretrainRequest
 from syrac.rank.run_folder import (
     LOCK_NAME,
     UNFINISHED,
@@ -59,8 +60,8 @@ def _interrupted_run(tmp_path):
     data = tmp_path / "data"
     make_ranking_set(str(data), "rank", train_pairs=4, val_pairs=2)
     argv = training_command(data, tmp_path / "runs", "x", "--set", "epochs=1")
-    args = training_parser().parse_args(argv)
-    lock, recorded, params, _ = prepare_run(args)
+    request = PretrainRequest.from_options(training_parser().parse_args(argv))
+    lock, recorded, params, _ = prepare_run(request)
     write_status(lock.run_dir, UNFINISHED)
     return lock, argv, recorded, params
 
