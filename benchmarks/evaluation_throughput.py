@@ -47,7 +47,8 @@ from syrac.count.features import extract_features  # noqa: E402
 from syrac.count.probe import CountProbe  # noqa: E402
 from syrac.fixtures import make_count_set  # noqa: E402
 from syrac.rank.backbones import build_encoder  # noqa: E402
-from syrac.rank.precision import PRECISIONS, dtype_policy  # noqa: E402
+from syrac.common.config import PRECISIONS  # noqa: E402
+from syrac.rank.precision import dtype_policy  # noqa: E402
 
 
 def parse_args(argv=None):

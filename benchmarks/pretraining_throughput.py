@@ -35,7 +35,7 @@ from benchmarks.measuring import (  # noqa: E402
     print_header,
 )
 from syrac.common.config import load_params  # noqa: E402
-from syrac.rank.precision import PRECISIONS  # noqa: E402
+from syrac.common.config import PRECISIONS  # noqa: E402
 from syrac.rank.ranking_model import build_ranking_model, compile_ranking_model  # noqa: E402
 
 

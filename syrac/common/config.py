@@ -27,7 +27,7 @@ PREPROCESSING_MODES = ("resnet_v2", "caffe")
 OPTIMIZERS = ("adam",)
 CONTRAST_DRAWS = ("per_call", "per_image")
 JIT_COMPILE = ("auto", True, False)
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # the same as syrac.rank.precision
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # syrac.rank.precision applies them
 
 
 def _positive_int(value):

@@ -17,6 +17,24 @@ def listed(names, limit=MAX_LISTED):
     return ", ".join(names[:limit]) + more
 
 
+def first_line(error, limit=None, with_type=False):
+    """The first line of an exception's message, for a one-line report.
+
+    Args:
+        error: the exception.
+        limit: cut to this many characters (ending in ``...``), or None.
+        with_type: put the exception's class name first (``OSError: ...``).
+    """
+    lines = str(error).strip().splitlines()
+    if with_type:
+        text = f"{type(error).__name__}: {lines[0] if lines else ''}"
+    else:
+        text = lines[0] if lines else type(error).__name__
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
 class SyracError(Exception):
     """An error caused by the user's input, reported without a traceback (exit code 2).
 

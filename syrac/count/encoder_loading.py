@@ -27,7 +27,7 @@ import tensorflow as tf
 # checkpoint holds one of them.
 import syrac.rank.input_scaling  # noqa: F401
 from syrac.common.config import SCHEMA
-from syrac.common.errors import SyracError, listed
+from syrac.common.errors import SyracError, first_line, listed
 from syrac.common.files import read_json
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
@@ -106,11 +106,6 @@ def _describe_folder(path, limit=6):
     return f"holds {listed(entries, limit)}"
 
 
-def _first_line(error):
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
-
-
 def _load_keras_file(path):
     if not zipfile.is_zipfile(path):
         raise SyracError(
@@ -120,7 +115,7 @@ def _load_keras_file(path):
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for unreadable archives.
         raise SyracError(
-            f"{path}: cannot be read as a Keras model: {_first_line(error)}"
+            f"{path}: cannot be read as a Keras model: {first_line(error)}"
         ) from None
     if not isinstance(model, keras.Model):
         raise SyracError(
@@ -180,11 +175,11 @@ def _load_saved_model(path):
         # TFSMLayer says which endpoints exist when the one asked for is missing.
         raise SyracError(
             f"{path}: a TF SavedModel without a usable '{SERVING_ENDPOINT}' signature: "
-            f"{_first_line(error)}"
+            f"{first_line(error)}"
         ) from None
     except Exception as error:  # Corrupt protobufs and missing variables surface as many types.
         raise SyracError(
-            f"{path}: cannot be read as a TF SavedModel: {_first_line(error)}"
+            f"{path}: cannot be read as a TF SavedModel: {first_line(error)}"
         ) from None
     endpoint = layer.call_endpoint_fn
     args, kwargs = getattr(endpoint, "structured_input_signature", ((), {}))

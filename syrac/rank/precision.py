@@ -12,7 +12,6 @@ import contextlib
 
 import keras
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @contextlib.contextmanager

@@ -51,7 +51,7 @@ def _generation_options(parser):
                         help="classifier-free guidance scale; <= 1 turns it off (default: 7.0)")
     parser.add_argument("--seed", type=integer, default=0,
                         help="job seed; every image's seed derives from it and the image's id")
-    parser.add_argument("--batch-size", type=integer, default=2,
+    parser.add_argument("--batch_size", "--batch-size", type=integer, default=2,
                         help="images per model call (default: 2)")
     parser.add_argument("--shard", default="0/1", metavar="I/N",
                         help="make share I of N of the job, counted from 0 (default: 0/1); "
@@ -59,7 +59,7 @@ def _generation_options(parser):
                              "Job's JOB_COMPLETION_INDEX, N shards")
     parser.add_argument("--dtype", choices=DTYPES, default="auto",
                         help="model dtype; auto = float16 on a GPU, float32 on a CPU")
-    parser.add_argument("--jit-compile", action="store_true",
+    parser.add_argument("--jit_compile", "--jit-compile", action="store_true",
                         help="XLA-compile generation (long first call; faster on a GPU)")
     parser.add_argument("--format", choices=FORMATS, default="auto",
                         help="file format of generated images; auto = that of the source image "
@@ -91,9 +91,9 @@ def parser(prog):
     remove.add_argument("--variants", type=integer, default=1,
                         help="copies per image and strength, each with its own seed (default: 1)")
     remove.add_argument("--prompt", default=prompts.REMOVAL_PROMPT, help="people-free prompt")
-    remove.add_argument("--negative-prompt", default=prompts.REMOVAL_NEGATIVE_PROMPT,
+    remove.add_argument("--negative_prompt", "--negative-prompt", default=prompts.REMOVAL_NEGATIVE_PROMPT,
                         help="negative prompt naming people")
-    remove.add_argument("--val-fraction", type=number, default=0.1,
+    remove.add_argument("--val_fraction", "--val-fraction", type=number, default=0.1,
                         help="share of the real images whose pairs form the val split "
                              "(default: 0.1; split by image, seeded by --seed)")
     _generation_options(remove)
@@ -104,7 +104,7 @@ def parser(prog):
     )
     counts.add_argument("--counts", type=integer, nargs="+", default=list(DEFAULT_COUNTS),
                         help=f"counts to ask for (default: {' '.join(map(str, DEFAULT_COUNTS))})")
-    counts.add_argument("--per-count", type=integer, default=50,
+    counts.add_argument("--per_count", "--per-count", type=integer, default=50,
                         help="images per count (default: 50)")
     counts.add_argument("--templates", nargs="+", default=list(prompts.COUNT_TEMPLATES),
                         help="prompt templates with {count} and optionally {people}, {scene}, "
@@ -113,7 +113,7 @@ def parser(prog):
                         help="scenes for {scene}, drawn per image")
     counts.add_argument("--viewpoints", nargs="+", default=list(prompts.COUNT_VIEWPOINTS),
                         help="viewpoints for {viewpoint}, drawn per image")
-    counts.add_argument("--negative-prompt", default=prompts.COUNT_NEGATIVE_PROMPT,
+    counts.add_argument("--negative_prompt", "--negative-prompt", default=prompts.COUNT_NEGATIVE_PROMPT,
                         help="negative prompt")
     _generation_options(counts)
 

@@ -12,7 +12,7 @@ dtype: ``auto`` is float16 when a GPU is visible and float32 on a CPU (where flo
 
 import os
 
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, first_line
 from syrac.common.files import read_json
 from syrac.synth.diffusion import DiffusionModel
 
@@ -112,12 +112,6 @@ def resolve_dtype(dtype):
     return "float16" if tf.config.list_physical_devices("GPU") else "float32"
 
 
-def _first_line(error, limit=160):
-    text = str(error).strip().splitlines()
-    reason = f"{type(error).__name__}: {text[0] if text else ''}"
-    return reason if len(reason) <= limit else reason[: limit - 3] + "..."
-
-
 def load_model(preset, image_size, num_steps, dtype="auto", jit_compile=False):
     """Load ``preset`` as a :class:`DiffusionModel` making ``image_size`` (height, width) images.
 
@@ -142,10 +136,10 @@ def load_model(preset, image_size, num_steps, dtype="auto", jit_compile=False):
     except Exception as error:  # noqa: BLE001 - every failure here is reported, named
         if os.path.isdir(preset):
             raise SyracError(
-                f"--preset {preset}: cannot load this preset folder ({_first_line(error)})"
+                f"--preset {preset}: cannot load this preset folder ({first_line(error, 160, with_type=True)})"
             ) from None
         raise SyracError(
-            f"--preset {preset}: cannot download it ({_first_line(error, 100)}); "
+            f"--preset {preset}: cannot download it ({first_line(error, 100, with_type=True)}); "
             + fetch_instructions(preset)
         ) from None
     check_size(image_size, {"mmdit_position_size": backbone.mmdit_position_size,

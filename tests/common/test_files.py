@@ -20,3 +20,13 @@ def test_temporaries_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
     assert [os.path.basename(name) for name in removed] == [f"job.json.{dead}.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "job.json", live.name, "other.json.1.tmp"]
+
+
+def test_first_line_of_an_error_is_one_line_with_or_without_its_type():
+    from syrac.common.errors import first_line
+
+    error = OSError("cannot open\nthe details\nmore")
+    assert first_line(error) == "cannot open"
+    assert first_line(error, with_type=True) == "OSError: cannot open"
+    assert first_line(ValueError()) == "ValueError"
+    assert first_line(OSError("x" * 50), limit=10) == "xxxxxxx..."

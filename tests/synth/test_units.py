@@ -343,3 +343,13 @@ def test_shard_auto_comes_from_the_scheduler(text, environ, expected):
 def test_shard_auto_without_a_usable_scheduler_is_one_clear_error(text, environ, message):
     with pytest.raises(SyracError, match=message):
         parse_shard(text, environ)
+
+
+def test_synth_options_are_snake_case_and_keep_their_kebab_spellings():
+    from syrac.synth import command
+
+    parser = command.parser("python -m syrac synth")
+    base = ["noisy-counts", "--data_dir", "DATA", "--out", "x"]
+    snake = parser.parse_args(base + ["--per_count", "3", "--batch_size", "4"])
+    kebab = parser.parse_args(base + ["--per-count", "3", "--batch-size", "4"])
+    assert vars(snake) == vars(kebab) and snake.per_count == 3 and snake.batch_size == 4
