@@ -316,12 +316,13 @@ class BatchContrast(keras.layers.Layer):
         return config
 
 
-def contrast_stage(strength, contrast_draw):
+def contrast_stage(strength, contrast_draw, seed=None):
     """Stage 5: the authors' per-call contrast, or Keras 3's per-image one clipped to [0, 1]."""
     if contrast_draw == "per_call":
-        return BatchContrast(strength, name="contrast")
+        return BatchContrast(strength, seed=seed, name="contrast")
     if contrast_draw == "per_image":
-        return keras.layers.RandomContrast(strength, value_range=(0, 1), name="contrast")
+        return keras.layers.RandomContrast(strength, value_range=(0, 1), seed=seed,
+                                           name="contrast")
     raise ValueError(
         f"contrast_draw must be one of {list(CONTRAST_DRAWS)}. "
         f"Received: contrast_draw={contrast_draw!r}"
@@ -353,6 +354,9 @@ class RankingAugmentation(keras.layers.Layer):
         contrast_draw: ``"per_call"`` (the authors' Keras 2 contrast: one factor per call, no
             upper clip) or ``"per_image"`` (Keras 3's ``RandomContrast``: one factor per image,
             clipped to [0, 1]).
+        seed: seeds the six stages' generators (``seed``, ``seed + 1``, ...); None draws their
+            seeds from Python's generator (``keras.utils.set_random_seed`` fixes them), which is
+            what pre-training does.
 
     Example:
         >>> augment = RankingAugmentation(factor=2)
@@ -360,7 +364,7 @@ class RankingAugmentation(keras.layers.Layer):
     """
 
     def __init__(self, factor=2.0, blur_kernel_size=4, blur_rate=0.5,
-                 contrast_draw="per_call", **kwargs):
+                 contrast_draw="per_call", seed=None, **kwargs):
         super().__init__(**kwargs)
         if factor < 0:
             raise ValueError(f"factor must be >= 0. Received: factor={factor}")
@@ -368,28 +372,36 @@ class RankingAugmentation(keras.layers.Layer):
         self.blur_kernel_size = int(blur_kernel_size)
         self.blur_rate = float(blur_rate)
         self.contrast_draw = contrast_draw
+        self.seed = seed
         contrast_stage(0.0, contrast_draw)  # refuse an unknown draw even when f = 0
         self.stages = []
         if self.factor > 0:
             strength = augmentation_strengths(self.factor)
+
+            def stage_seed(index):
+                return None if seed is None else seed + index
+
             self.stages = [
-                keras.layers.RandomFlip("horizontal", name="flip"),
+                keras.layers.RandomFlip("horizontal", seed=stage_seed(0), name="flip"),
                 ZoomOut(
                     height_factor=(0.0, strength["zoom_out"]),
                     fill_mode="constant",
+                    seed=stage_seed(1),
                     name="zoom_out",
                 ),
                 ReflectGaussianBlur(
                     self.blur_kernel_size,
                     strength["blur_sigma"],
                     rate=self.blur_rate,
+                    seed=stage_seed(2),
                     name="blur",
                 ),
                 RandomColourAffine(
-                    strength["brightness"], strength["jitter"], name="colour_affine"
+                    strength["brightness"], strength["jitter"], seed=stage_seed(3),
+                    name="colour_affine"
                 ),
-                contrast_stage(strength["contrast"], contrast_draw),
-                UniformNoise(strength["noise"], name="noise"),
+                contrast_stage(strength["contrast"], contrast_draw, seed=stage_seed(4)),
+                UniformNoise(strength["noise"], seed=stage_seed(5), name="noise"),
             ]
 
     def build(self, input_shape):
@@ -427,6 +439,7 @@ class RankingAugmentation(keras.layers.Layer):
                 "blur_kernel_size": self.blur_kernel_size,
                 "blur_rate": self.blur_rate,
                 "contrast_draw": self.contrast_draw,
+                "seed": self.seed,
             }
         )
         return config
