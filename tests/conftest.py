@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny datasets in the real formats, and one real pre-training run."""
+"""The tests' shared helpers and fixtures, in one place: tiny datasets in the real formats, one
+real pre-training run, an encoder run folder for the Count step, the tiny Stable Diffusion 3
+preset and the real source images of the synthesis tests (each built once per session)."""
 
 import json
 import os
@@ -8,9 +10,16 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tifffile  # noqa: E402
 
-from syrac.fixtures import make_count_set, make_ranking_set  # noqa: E402
+from syrac.fixtures import crowd_image, make_count_set, make_ranking_set  # noqa: E402
+from syrac.rank.backbones import build_encoder  # noqa: E402
+from syrac.synth.image_io import read_image  # noqa: E402
+from syrac.synth.manifest import read_records  # noqa: E402
+from syrac.synth.tiny_preset import build_tiny_preset  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -58,3 +67,99 @@ def write_json(path, document):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document))
     return path
+
+
+# ----- the Count step
+
+EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
+
+
+def make_encoder_run(folder):
+    """A pre-training run folder as the Count step reads it: ``best_model_01.keras`` (a random
+    tiny encoder) + ``hyperparams.json``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    build_encoder("tiny_cnn", [32, 48, 3], None).save(folder / "best_model_01.keras")
+    (folder / "hyperparams.json").write_text(
+        json.dumps({"input_shape": [32, 48, 3], "preprocessing": "resnet_v2",
+                    "model_name": "tiny_cnn", "weights": None})
+    )
+    return folder
+
+
+# ----- synthesis
+
+# Small and fast: 2 diffusion steps at 32x48, 4 sources x 2 strengths = 8 pairs.
+MODEL = ["--size", "32x48", "--steps", "2", "--guidance", "3.0", "--quiet"]
+STRENGTHS = ["--strengths", "0.5", "0.9"]
+SOURCE_SIZES = {"a": (40, 56), "b": (50, 30), "night/c": (36, 36), "d": (33, 47)}
+
+
+@pytest.fixture(scope="session")
+def preset(tmp_path_factory):
+    return str(build_tiny_preset(str(tmp_path_factory.mktemp("tiny_sd3") / "preset")))
+
+
+@pytest.fixture(scope="session")
+def sources(tmp_path_factory):
+    """Four real images: JPEG, PNG, grayscale PNG in a sub-folder, TIFF; all sizes differ."""
+    folder = tmp_path_factory.mktemp("real")
+    rng = np.random.default_rng(0)
+    images = {key: crowd_image(rng, 6, *size) for key, size in SOURCE_SIZES.items()}
+    tf.io.write_file(str(folder / "a.jpg"), tf.io.encode_jpeg(images["a"], quality=95))
+    tf.io.write_file(str(folder / "b.png"), tf.io.encode_png(images["b"]))
+    (folder / "night").mkdir()
+    tf.io.write_file(str(folder / "night" / "c.png"), tf.io.encode_png(images["night/c"][..., :1]))
+    tifffile.imwrite(folder / "d.tif", images["d"])
+    return folder
+
+
+def start_synth(*arguments):
+    """Start ``python -m syrac synth ...`` in a subprocess, as a researcher would run it."""
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.Popen(
+        [sys.executable, "-m", "syrac", "synth", *map(str, arguments)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+    )
+
+
+def removal_arguments(sources, data_dir, preset, out, *extra):
+    return ["remove-people", "--images", sources, "--data_dir", data_dir, "--out", out,
+            "--preset", preset, *MODEL, *STRENGTHS, *extra]
+
+
+def count_arguments(data_dir, preset, out, *extra):
+    return ["noisy-counts", "--counts", "1", "5", "--per-count", "3", "--data_dir", data_dir,
+            "--out", out, "--preset", preset, *MODEL, *extra]
+
+
+def pixels(path):
+    return np.round(read_image(str(path)) * 255).astype(int)
+
+
+def dataset_files(folder, manifests=True):
+    return sorted(
+        os.path.relpath(os.path.join(root, name), folder)
+        for root, _, names in os.walk(folder) for name in names
+        if manifests or not name.startswith("manifest.")
+    )
+
+
+def assert_same_dataset(folder, reference):
+    """Same files, same annotations, same manifest facts, same pixels.
+
+    Pixels are equal up to float rounding: an image batched with other images goes through
+    the same math in another order (~1e-5), which JPEG encoding can turn into a few grey levels.
+    """
+    assert dataset_files(folder, manifests=False) == dataset_files(reference, manifests=False)
+    for name in ("annotations.json", "job.json"):
+        assert json.loads((folder / name).read_text()) == json.loads((reference / name).read_text())
+    records, expected = (read_records(str(f)) for f in (folder, reference))
+    ignored = {"created", "shard", "preset"}
+    assert {k: {f: v for f, v in r.items() if f not in ignored} for k, r in records.items()} == \
+        {k: {f: v for f, v in r.items() if f not in ignored} for k, r in expected.items()}
+    for record in expected.values():
+        image = os.path.relpath(record["image"], folder.name)
+        difference = np.abs(pixels(folder / image) - pixels(reference / image))
+        assert difference.max() <= 4 and difference.mean() < 0.1, record["item"]
+
+

@@ -1,18 +1,20 @@
 """The kill sweep: run a command, SIGKILL it at many instants, run it again each time.
 
-:func:`kill_sweep` starts ``first`` and kills it; then, until the work is done, starts
-``again()`` and kills that too, each time at a later instant, and finally lets ``again()`` run
-to its end. The instants are spread over the run and tied to what the command writes: the k-th
-kill falls right after the k-th change of the watched output folder since that process started
-(a file created, grown, renamed or removed), or a moment after it, mid-way through the next
-piece of work; the first falls before any file changed, while the process is still starting.
-A later kill waits for a later change, so each process gets further than the one before; a
-command whose work is finished before the last kill starts again from a clean folder
+:func:`kill_sweep` starts ``first`` and kills it while it is still starting, before any file
+changed; then starts ``again()`` and kills it right after (or a moment after) a write of a kind
+no earlier kill followed, and so on, until a re-run ends without writing anything new: every
+distinct write of the command has had a kill after it, as few kills as that takes. The kind of
+a write is the path it changed in the watched folder with its numbers folded (``step_#.h5``,
+``results.#.json``; a temporary file is ``<temporary>`` in its folder), so one kill covers
+every epoch's checkpoint or every image's file. Each re-run skips the kinds already covered,
+so it gets further than the one before. ``kills=K`` instead kills at the first K changes in
+turn (k-th re-run after its k-th change), restarting a finished command from a clean folder
 (``restart``). The caller then compares the folder with an unbroken run's.
 """
 
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +30,31 @@ class Kill:
     change: int
     delay: float
     last_change: str
+
+    @property
+    def kinds(self):
+        return write_kinds(self.last_change)
+
+
+def covered_kinds(kills):
+    """Every kind of write some kill of ``kills`` followed."""
+    return set().union(*(kill.kinds for kill in kills))
+
+
+def write_kinds(change):
+    """The kinds of write in a change (``a, b``: the paths changed): each path with its
+    numbers folded to ``#``, a temporary file (``*.tmp`` anywhere in it) as ``<temporary>``."""
+    kinds = set()
+    for path in filter(None, change.split(", ")):
+        folder, name = os.path.split(path)
+        folder = re.sub(r"\d+", "#", folder)
+        if ".tmp" in path:
+            folder = re.sub(r"[^/]*\.tmp[^/]*", "<temporary>", folder)
+            name = "<temporary>" if ".tmp" in name else re.sub(r"\d+", "#", name)
+        else:
+            name = re.sub(r"\d+", "#", name)
+        kinds.add(os.path.join(folder, name))
+    return kinds
 
 
 def folder_snapshot(folder):
@@ -56,15 +83,22 @@ def _start(argv, env, cwd):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def run_and_kill(argv, watch, change, delay, env=None, cwd=None, timeout=300):
+def run_and_kill(argv, watch, change, delay, env=None, cwd=None, timeout=300, covered=None):
     """Run ``argv``; SIGKILL it ``delay`` s after the ``change``-th change of ``watch`` (0: as
-    soon as it runs). Return a :class:`Kill`, or the finished process's
+    soon as it runs), or, with ``covered`` (a set of write kinds, updated), after the first
+    change holding a kind not in it. Return a :class:`Kill`, or the finished process's
     ``CompletedProcess`` if it ended first."""
     process = _start(argv, env, cwd)
     deadline = time.monotonic() + timeout
     seen, last = 0, ""
     before = folder_snapshot(watch)
-    while seen < change:
+
+    def waiting():
+        if covered is None:
+            return seen < change
+        return seen == 0 or write_kinds(last) <= covered
+
+    while waiting():
         if process.poll() is not None:
             stdout, stderr = process.communicate()
             return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
@@ -77,12 +111,14 @@ def run_and_kill(argv, watch, change, delay, env=None, cwd=None, timeout=300):
         else:
             time.sleep(POLL_SECONDS)
     time.sleep(delay)
+    if covered is not None:
+        covered |= write_kinds(last)
     if process.poll() is not None:
         stdout, stderr = process.communicate()
         return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
     process.send_signal(signal.SIGKILL)
     process.communicate()
-    return Kill(change, delay, last)
+    return Kill(seen, delay, last)
 
 
 def _completed(outcome, finished=None):
@@ -94,16 +130,18 @@ def _completed(outcome, finished=None):
     return True
 
 
-def kill_sweep(first, again, watch, kills=10, env=None, cwd=None, delays=(0.0, 0.15),
+def kill_sweep(first, again, watch, kills=None, env=None, cwd=None, delays=(0.0, 0.15),
                first_delay=0.5, restart=None, finished=None, schedule=None):
-    """Kill ``first`` and its re-runs at ``kills`` instants, then run ``again()`` to its end.
+    """Kill ``first`` and its re-runs after every distinct write (or at ``kills`` instants),
+    then run ``again()`` to its end.
 
     Args:
         first: the command's argv (after ``python``).
         again: ``again() -> argv`` of the re-run, decided after each kill (e.g. ``--resume``
             of the run folder the killed process made).
         watch: the output folder whose changes time the kills.
-        kills: how many kills to make.
+        kills: None (default): one kill after each kind of write (see the module docstring);
+            a number: that many kills, the k-th re-run after its k-th change.
         delays: seconds after the change, taken in turn (0: right after it).
         first_delay: seconds after start for the first kill, before any change.
         restart: for a command whose work can end before ``kills`` kills: called when a
@@ -119,6 +157,9 @@ def kill_sweep(first, again, watch, kills=10, env=None, cwd=None, delays=(0.0, 0
         ``(kills made, the last process's CompletedProcess)``.
     """
     os.makedirs(watch, exist_ok=True)
+    if kills is None:
+        return _distinct_write_sweep(first, again, watch, env, cwd, delays, first_delay,
+                                     finished)
     made = []
     outcome = run_and_kill(first, watch, 0, first_delay, env, cwd)
     change, episode, attempt = 0, 0, 0
@@ -144,3 +185,17 @@ def kill_sweep(first, again, watch, kills=10, env=None, cwd=None, delays=(0.0, 0
     return made, subprocess.run([sys.executable, *map(str, again())], cwd=cwd,
                                 env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {})),
                                 capture_output=True, text=True, timeout=600)
+
+
+def _distinct_write_sweep(first, again, watch, env, cwd, delays, first_delay, finished):
+    """:func:`kill_sweep` with one kill after each kind of write."""
+    covered, made = set(), []
+    outcome = run_and_kill(first, watch, 0, first_delay, env, cwd)
+    while isinstance(outcome, Kill):
+        made.append(outcome)
+        if finished and finished():
+            return made, outcome  # killed after its last write: nothing left to run
+        delay = delays[len(made) % len(delays)]
+        outcome = run_and_kill(again(), watch, 0, delay, env, cwd, covered=covered)
+    _completed(outcome)
+    return made, outcome

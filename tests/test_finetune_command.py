@@ -4,8 +4,6 @@ import glob
 import json
 import os
 import re
-import subprocess
-import sys
 import types
 
 import keras
@@ -17,10 +15,8 @@ from syrac.cli import finetune_parser
 from syrac.common.errors import SyracError
 from syrac.count.metrics import count_metrics
 from syrac.fixtures import make_count_set
-from syrac.rank.backbones import build_encoder
+from tests.conftest import EXPERIMENT, make_encoder_run, run_wrapper
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
 SUMMARY = re.compile(r"^MAE (\d+\.\d\d) RMSE (\d+\.\d\d) on bench, N=2$")
 TEST_IMAGES = 4
 TF_LOG_LINE = re.compile(r"^[IWEF]\d{4} ")
@@ -28,18 +24,6 @@ RESULT_FIELDS = {
     "image_paths", "counts", "predictions", "patch_predictions", "mae", "mse", "rmse", "r2",
     "n", "N", "encoder_path", "train_data", "test_data", "config", "figures", "created",
 }
-
-
-def make_encoder_run(folder):
-    """A pre-training run folder as the Count step reads it: ``best_model_01.keras`` (a random
-    tiny encoder) + ``hyperparams.json``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    build_encoder("tiny_cnn", [32, 48, 3], None).save(folder / "best_model_01.keras")
-    (folder / "hyperparams.json").write_text(
-        json.dumps({"input_shape": [32, 48, 3], "preprocessing": "resnet_v2",
-                    "model_name": "tiny_cnn", "weights": None})
-    )
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +69,8 @@ def command(count_data, runs, **changes):
     return argv
 
 
-def run_wrapper(argv):
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "finetune_wrapper.py", *argv],
-        cwd=REPO, capture_output=True, text=True, env=environment, timeout=600,
-    )
+def run_finetune(argv):
+    return run_wrapper("finetune_wrapper.py", *argv)
 
 
 def program_lines(stderr):
@@ -116,7 +96,7 @@ def output_folder(runs):
 @pytest.fixture(scope="module")
 def seed_run(count_data, runs):
     """The seed command, as a researcher types it, run once for the tests below."""
-    completed = run_wrapper(command(count_data, runs))
+    completed = run_finetune(command(count_data, runs))
     results = sorted(glob.glob(str(output_folder(runs) / "results.*.json")))
     return completed, results
 
@@ -293,7 +273,7 @@ def test_encoder_settings_precedence():
     ids=["missing-annotations", "negative-count", "N=0", "N-too-large", "unknown-model"],
 )
 def test_bad_input_exits_with_one_line(count_data, runs, changes, message):
-    completed = run_wrapper(command(count_data, runs, **changes))
+    completed = run_finetune(command(count_data, runs, **changes))
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     lines = program_lines(completed.stderr)

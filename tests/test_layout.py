@@ -146,3 +146,15 @@ def test_design_sections_cited_exist_and_doc_links_resolve():
         for target in re.findall(r"\]\(((?:\.\./|docs/)?[\w./-]+\.md)", text):
             assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
     assert cited and cited <= sections
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers and fixtures live in tests/conftest.py (and the harnesses
+    tests/kill_sweep.py, tests/multi_worker/launch.py), never in a test module."""
+    tests = SYRAC.parent / "tests"
+    importing = sorted(
+        f"{path.relative_to(tests)} imports {name}"
+        for path in tests.rglob("*.py")
+        for name in _imported_modules(path)
+        if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"))
+    assert importing == []

@@ -1,6 +1,5 @@
 """The authors' seed pre-training command end to end: run folder, bad input, resume, mirrored."""
 
-import csv
 import re
 import json
 import subprocess
@@ -16,10 +15,6 @@ from syrac.rank.run_folder import RunFolder
 from tests.conftest import REPO, run_wrapper, training_command
 
 
-def _rows(run_dir):
-    with open(run_dir / "results.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
-
 
 @pytest.mark.slow
 def test_seed_command_writes_the_authors_run_folder(pretrained_run):
@@ -28,7 +23,7 @@ def test_seed_command_writes_the_authors_run_folder(pretrained_run):
     assert hyperparams["input_shape"] == [32, 48, 3] and hyperparams["epochs"] == 1
     args = json.loads((pretrained_run / "args.json").read_text())
     assert args["seed"] == 7 and args["set"] == ["epochs=1"] and args["index"] == 0
-    rows = _rows(pretrained_run)
+    rows = RunFolder(pretrained_run).rows()
     assert [row["epoch"] for row in rows] == ["0"]
     assert set(rows[0]) == {"epoch", "loss", "rank_accuracy", "val_loss", "val_rank_accuracy"}
     encoder = keras.models.load_model(pretrained_run / "best_model_01.keras")

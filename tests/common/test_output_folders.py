@@ -12,7 +12,6 @@ from syrac.common.output_folders import (
     create_output_folders,
     output_folders,
 )
-from syrac.synth.tiny_preset import build_tiny_preset
 
 
 def _parser():
@@ -67,8 +66,7 @@ def test_a_file_in_the_way_is_named(tmp_path):
 
 
 @pytest.mark.slow
-def test_synth_makes_a_dataset_in_a_data_dir_that_did_not_exist(tmp_path):
-    preset = build_tiny_preset(str(tmp_path / "preset"))
+def test_synth_makes_a_dataset_in_a_data_dir_that_did_not_exist(tmp_path, preset):
     data = tmp_path / "not" / "yet"
     assert syrac_main(["synth", "noisy-counts", "--counts", "1", "--per-count", "1",
                        "--data_dir", str(data), "--out", "counts", "--preset", str(preset),

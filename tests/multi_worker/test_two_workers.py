@@ -10,7 +10,6 @@ batch norm's E[x^2] - E[x]^2 and a random-initialised ResNet50 amplify them.) Th
 resume runs train the tiny test network (``tiny_cnn``) with the augmentation on.
 """
 
-import csv
 import glob
 import json
 import os
@@ -24,6 +23,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from syrac.rank.run_folder import RunFolder
 from syrac.fixtures import make_ranking_set
 from tests.conftest import REPO, training_command
 from tests.kill_sweep import folder_snapshot
@@ -65,10 +65,6 @@ def _files(folder):
     return sorted(folder_snapshot(folder))
 
 
-def _rows(run_dir):
-    with open(run_dir / "results.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
-
 
 def _weights(path):
     return keras.saving.load_model(path, compile=False).get_weights()
@@ -80,7 +76,7 @@ def _assert_same_weights(first, second, tolerance=1e-6):
 
 
 def _assert_same_rows(first, second, tolerance=1e-6):
-    rows, others = _rows(first), _rows(second)
+    rows, others = RunFolder(first).rows(), RunFolder(second).rows()
     assert [row.keys() for row in rows] == [row.keys() for row in others]
     for row, other in zip(rows, others, strict=True):
         np.testing.assert_allclose([float(v) for v in row.values()],
@@ -144,7 +140,7 @@ def test_the_chief_alone_writes_a_complete_run_folder(two_worker_run, one_proces
         "completed", 2, EPOCHS * STEPS)
     assert json.loads((run_dir / "args.json").read_text())["strategy"] == "multi_worker"
     assert json.loads((run_dir / "hyperparams.json").read_text())["num_layers"] == 0
-    assert [row["epoch"] for row in _rows(run_dir)] == ["0", "1"]  # one row per epoch
+    assert [row["epoch"] for row in RunFolder(run_dir).rows()] == ["0", "1"]  # one row per epoch
     for path in sorted(run_dir.glob("logs/*/*.v2")):
         tags = {value.tag for event in tf.compat.v1.train.summary_iterator(str(path))
                 for value in event.summary.value}
@@ -164,7 +160,7 @@ def test_two_workers_equal_one_process_at_the_same_global_batch(two_worker_run, 
         _assert_same_weights(run_dir / f"best_model_{epoch:02d}.keras",
                              single / f"best_model_{epoch:02d}.keras")
     # Validation averaged the 3 real pairs, not the pair padding the last batch.
-    accuracy = float(_rows(run_dir)[0]["val_rank_accuracy"])
+    accuracy = float(RunFolder(run_dir).rows()[0]["val_rank_accuracy"])
     assert np.isclose(accuracy * 3, round(accuracy * 3), atol=1e-5)
 
 

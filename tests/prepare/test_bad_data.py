@@ -19,8 +19,8 @@ import scipy.io
 from syrac.common.errors import SyracError
 from syrac.prepare import raw_fixtures
 from syrac.prepare.command import parser, run
+from tests.conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def prepare(*argv):

@@ -2,7 +2,6 @@
 folder with the same files and bytes, no staging folder left in the data folder."""
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ from syrac.fixtures import crowd_image
 from syrac.prepare import raw_fixtures
 from syrac.synth.image_io import write_image
 from tests.conftest import REPO
-from tests.kill_sweep import kill_sweep
+from tests.kill_sweep import covered_kinds, kill_sweep
 
 
 def _tree(folder):
@@ -45,30 +44,27 @@ def _sweep(tmp_path, arguments):
                               text=True, timeout=600)
     assert unbroken.returncode == 0, unbroken.stderr[-2000:]
 
-    def restart():
-        assert_same_data_folder(data, reference)
-        shutil.rmtree(data)
-        data.mkdir()
 
-    kills, last = kill_sweep(argv(data), lambda: argv(data), data, cwd=REPO, restart=restart,
+    kills, last = kill_sweep(argv(data), lambda: argv(data), data, cwd=REPO,
                              first_delay=0.2, delays=(0.0, 0.01, 0.05))
     assert last.returncode == 0, last.stderr[-2000:]
-    assert len(kills) >= 10, kills
+    assert len(kills) >= 3, kills
     assert_same_data_folder(data, reference)
     return kills
 
 
 @pytest.mark.slow
-def test_prepare_benchmark_killed_at_ten_instants_ends_as_the_unbroken_run(tmp_path):
+def test_prepare_benchmark_killed_after_every_kind_of_write_ends_as_the_unbroken_run(tmp_path):
     raw = tmp_path / "raw"
     raw_fixtures.make_shanghaitech(raw, "A", train=4, test=3)
     kills = _sweep(tmp_path, lambda data: ["shanghaitech_a", "--src", raw, "--data_dir", data,
                                            "--copy"])
     assert any(".prepare-" in kill.last_change for kill in kills)  # killed while staging
+    assert any(kind.endswith("annotations.json") for kind in covered_kinds(kills))
 
 
 @pytest.mark.slow
-def test_prepare_intra_rank_killed_at_ten_instants_ends_as_the_unbroken_run(tmp_path):
+def test_prepare_intra_rank_killed_after_every_kind_of_write_ends_as_the_unbroken_run(tmp_path):
     images = tmp_path / "images"
     rng = np.random.default_rng(0)
     for index in range(4):

@@ -5,21 +5,18 @@ One image per batch (``--batch-size 1``): an image then goes through the same ar
 whatever was made before a kill, so the sweep can ask for identical bytes.
 """
 
-import shutil
 
 import pytest
 
 from syrac.synth.manifest import PATTERN
-from tests.conftest import REPO
-from tests.kill_sweep import kill_sweep
-from tests.synth.test_commands import (  # noqa: F401 (fixtures)
+from tests.conftest import (
+    REPO,
     assert_same_dataset,
     count_arguments,
-    preset,
     removal_arguments,
-    sources,
     start_synth,
 )
+from tests.kill_sweep import covered_kinds, kill_sweep
 
 
 def _manifest_lines(folder):
@@ -44,24 +41,20 @@ def _sweep(tmp_path, arguments):
     assert unbroken.returncode == 0, stderr[-2000:]
     argv = ["-m", "syrac", "synth", *map(str, arguments(data_dir))]
 
-    def restart():
-        assert_same_job(data_dir / "out", reference_dir / "out")
-        shutil.rmtree(data_dir / "out")
 
-    kills, last = kill_sweep(argv, lambda: argv, data_dir, cwd=REPO, restart=restart)
+    kills, last = kill_sweep(argv, lambda: argv, data_dir, cwd=REPO)
     assert last.returncode == 0, last.stderr[-2000:]
-    assert len(kills) >= 10, kills
-    assert any("manifest" in kill.last_change for kill in kills)
+    assert len(kills) >= 3 and any("manifest" in kind for kind in covered_kinds(kills)), kills
     assert_same_job(data_dir / "out", reference_dir / "out")
 
 
 @pytest.mark.slow
-def test_remove_people_killed_at_ten_instants_ends_as_the_unbroken_job(tmp_path, sources, preset):
+def test_remove_people_killed_after_every_kind_of_write_ends_as_the_unbroken_job(tmp_path, sources, preset):
     _sweep(tmp_path, lambda data_dir: removal_arguments(sources, data_dir, preset, "out",
                                                         "--batch-size", "1"))
 
 
 @pytest.mark.slow
-def test_noisy_counts_killed_at_ten_instants_ends_as_the_unbroken_job(tmp_path, preset):
+def test_noisy_counts_killed_after_every_kind_of_write_ends_as_the_unbroken_job(tmp_path, preset):
     _sweep(tmp_path, lambda data_dir: count_arguments(data_dir, preset, "out",
                                                       "--batch-size", "1"))

@@ -8,7 +8,6 @@ The configuration learns (loss and accuracy change every epoch), so equal number
 something.
 """
 
-import csv
 import json
 import os
 import signal
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from syrac.rank.run_folder import RunFolder
 from syrac.fixtures import make_ranking_set
 from syrac.rank.preemption import (
     NOTICE_SIGNALS,
@@ -29,7 +29,7 @@ from syrac.rank.preemption import (
     preemption_notices,
 )
 from tests.conftest import REPO, run_wrapper, training_command
-from tests.kill_sweep import kill_sweep
+from tests.kill_sweep import covered_kinds, kill_sweep
 
 # Float rounding: a resumed run does the same float32 operations on the same values in the
 # same order (two unbroken runs agree to the last bit), so 1e-6 relative leaves room for none
@@ -63,10 +63,6 @@ def _files(run_dir):
     return sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file())
 
 
-def _rows(run_dir):
-    with open(run_dir / "results.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
-
 
 def _scalars(run_dir):
     """``{(side, tag, step): value}`` from the TensorBoard files; fails on a repeated entry."""
@@ -84,7 +80,7 @@ def _scalars(run_dir):
 def assert_same_run(run_dir, reference):
     """The folder and the numbers of ``run_dir`` are those of the unbroken ``reference``."""
     assert _files(run_dir) == _files(reference)
-    assert [row["epoch"] for row in _rows(run_dir)] == [str(e) for e in range(EPOCHS)]
+    assert [row["epoch"] for row in RunFolder(run_dir).rows()] == [str(e) for e in range(EPOCHS)]
     assert [p.name for p in sorted(run_dir.glob("best_model_*.keras"))] == [
         f"best_model_{e:02d}.keras" for e in range(1, EPOCHS + 1)]
     status, expected = (json.loads((folder / "status.json").read_text())
@@ -92,7 +88,7 @@ def assert_same_run(run_dir, reference):
     assert status["state"] == expected["state"] == "completed"
     assert status["optimizer_steps"] == expected["optimizer_steps"] == EPOCHS * STEPS
 
-    rows, want_rows = _rows(run_dir), _rows(reference)
+    rows, want_rows = RunFolder(run_dir).rows(), RunFolder(reference).rows()
     assert len({row["loss"] for row in want_rows}) == EPOCHS  # the run learns: numbers move
     for row, want in zip(rows, want_rows):
         assert row.keys() == want.keys()
@@ -127,12 +123,15 @@ def unbroken(data, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_training_killed_at_ten_instants_ends_as_the_unbroken_run(data, unbroken, tmp_path):
+def test_training_killed_after_every_kind_of_write_ends_as_the_unbroken_run(data, unbroken,
+                                                                           tmp_path):
     runs = tmp_path / "killed"
     kills, last = kill_sweep(_command(data, runs), lambda: _resume(runs, data), runs, cwd=REPO)
     assert last.returncode == 0, last.stderr[-2000:]
-    assert len(kills) >= 10, kills
-    assert any("backup/" in kill.last_change for kill in kills), kills  # kills after a backup
+    kinds = covered_kinds(kills)
+    for written in ("backup/position.json", "backup/step_#.weights.h#", "results.csv",
+                    "best_model_#.keras", "status.json"):
+        assert any(kind.endswith(written) for kind in kinds), (written, kinds)
     run_dir = _run_folder(runs)
     assert sorted(os.listdir(runs / "sweep" / "rank" / "0")) == [run_dir.name]  # no staging left
     assert_same_run(run_dir, unbroken)

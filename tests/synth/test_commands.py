@@ -11,47 +11,29 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
-import tifffile
 
 from syrac.__main__ import main as syrac_main
 from syrac.common.annotations import load_count_set, load_ranking_set
 from syrac.common.errors import SyracError
-from syrac.fixtures import crowd_image, make_count_set
+from syrac.fixtures import make_count_set
 from syrac.synth import command, generation
 from syrac.synth.image_io import read_image
 from syrac.synth.manifest import read_records
-from syrac.synth.tiny_preset import build_tiny_preset
-from tests.conftest import REPO, run_wrapper, training_command
-
-# Small and fast: 2 diffusion steps at 32x48, 4 sources x 2 strengths = 8 pairs.
-MODEL = ["--size", "32x48", "--steps", "2", "--guidance", "3.0", "--quiet"]
-STRENGTHS = ["--strengths", "0.5", "0.9"]
-SOURCE_SIZES = {"a": (40, 56), "b": (50, 30), "night/c": (36, 36), "d": (33, 47)}
-
-
-@pytest.fixture(scope="module")
-def preset(tmp_path_factory):
-    return str(build_tiny_preset(str(tmp_path_factory.mktemp("tiny_sd3") / "preset")))
-
-
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory):
-    """Four real images: JPEG, PNG, grayscale PNG in a sub-folder, TIFF; all sizes differ."""
-    folder = tmp_path_factory.mktemp("real")
-    rng = np.random.default_rng(0)
-    images = {key: crowd_image(rng, 6, *size) for key, size in SOURCE_SIZES.items()}
-    tf.io.write_file(str(folder / "a.jpg"), tf.io.encode_jpeg(images["a"], quality=95))
-    tf.io.write_file(str(folder / "b.png"), tf.io.encode_png(images["b"]))
-    (folder / "night").mkdir()
-    tf.io.write_file(str(folder / "night" / "c.png"), tf.io.encode_png(images["night/c"][..., :1]))
-    tifffile.imwrite(folder / "d.tif", images["d"])
-    return folder
-
+from tests.conftest import (
+    SOURCE_SIZES,
+    assert_same_dataset,
+    count_arguments,
+    dataset_files,
+    pixels,
+    removal_arguments,
+    run_wrapper,
+    start_synth,
+    training_command,
+)
 
 def masks_for(folder, sources):
     """A mask per source with a white rectangle (the 'people') in its upper left part."""
@@ -62,15 +44,6 @@ def masks_for(folder, sources):
         path.parent.mkdir(parents=True, exist_ok=True)
         tf.io.write_file(str(path), tf.io.encode_png(mask))
     return folder
-
-
-def start_synth(*arguments):
-    """Start ``python -m syrac synth ...`` in a subprocess, as a researcher would run it."""
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.Popen(
-        [sys.executable, "-m", "syrac", "synth", *map(str, arguments)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
-    )
 
 
 def finished_process(process, timeout=600):
@@ -100,47 +73,6 @@ def reuse_loaded_models():
     patch.setattr(command, "load_model", load_once)
     yield
     patch.undo()
-
-
-def removal_arguments(sources, data_dir, preset, out, *extra):
-    return ["remove-people", "--images", sources, "--data_dir", data_dir, "--out", out,
-            "--preset", preset, *MODEL, *STRENGTHS, *extra]
-
-
-def count_arguments(data_dir, preset, out, *extra):
-    return ["noisy-counts", "--counts", "1", "5", "--per-count", "3", "--data_dir", data_dir,
-            "--out", out, "--preset", preset, *MODEL, *extra]
-
-
-def pixels(path):
-    return np.round(read_image(str(path)) * 255).astype(int)
-
-
-def dataset_files(folder, manifests=True):
-    return sorted(
-        os.path.relpath(os.path.join(root, name), folder)
-        for root, _, names in os.walk(folder) for name in names
-        if manifests or not name.startswith("manifest.")
-    )
-
-
-def assert_same_dataset(folder, reference):
-    """Same files, same annotations, same manifest facts, same pixels.
-
-    Pixels are equal up to float rounding: an image batched with other images goes through
-    the same math in another order (~1e-5), which JPEG encoding can turn into a few grey levels.
-    """
-    assert dataset_files(folder, manifests=False) == dataset_files(reference, manifests=False)
-    for name in ("annotations.json", "job.json"):
-        assert json.loads((folder / name).read_text()) == json.loads((reference / name).read_text())
-    records, expected = (read_records(str(f)) for f in (folder, reference))
-    ignored = {"created", "shard", "preset"}
-    assert {k: {f: v for f, v in r.items() if f not in ignored} for k, r in records.items()} == \
-        {k: {f: v for f, v in r.items() if f not in ignored} for k, r in expected.items()}
-    for record in expected.values():
-        image = os.path.relpath(record["image"], folder.name)
-        difference = np.abs(pixels(folder / image) - pixels(reference / image))
-        assert difference.max() <= 4 and difference.mean() < 0.1, record["item"]
 
 
 @pytest.fixture(scope="module")
