@@ -21,6 +21,14 @@ TIMESTAMP_FORMAT = "%Y-%m-%d-%H-%M-%S"
 _REQUIRED = object()
 
 
+def cache_folder(*parts):
+    """Where the project keeps what it can make again (the toy worlds): one place, whatever
+    folder a command runs from. ``$XDG_CACHE_HOME/syrac`` when that variable is set, else
+    ``~/.cache/syrac``; ``parts`` are joined below it."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "syrac", *parts)
+
+
 def timestamp(when=None):
     """``YYYY-mm-dd-HH-MM-SS`` of ``when`` (a POSIX time) or of now."""
     moment = datetime.datetime.fromtimestamp(when) if when is not None else datetime.datetime.now()

@@ -47,7 +47,7 @@ import numpy as np
 
 from syrac.common.config import PACKAGED_CONFIG_DIR, load_params, parse_overrides
 from syrac.common.errors import SyracError
-from syrac.common.files import read_json, timestamp, write_json_atomic
+from syrac.common.files import cache_folder, read_json, timestamp, write_json_atomic
 from syrac.common.numbers import integer, number
 from syrac.common.output_folders import OutputFolder
 from syrac.demo.comparison import markdown_table, rank_accuracy, summarise
@@ -91,8 +91,9 @@ def parser(prog="python -m syrac demo"):
                         help="pre-training seeds; the table gives mean ± spread over them")
     parser.add_argument("--out", default=None, action=OutputFolder,
                         help="output folder (default demo/syrac_demo/<full|quick>)")
-    parser.add_argument("--cache", default=os.path.join("demo", "world"), action=OutputFolder,
-                        help="where toy worlds are kept, one folder per configuration")
+    parser.add_argument("--cache", default=cache_folder("toy_world"), action=OutputFolder,
+                        help="where toy worlds are kept, one folder per configuration "
+                             "(default: %(default)s, the project's one cache)")
     parser.add_argument("--world_seed", type=integer, default=0, help="seed of the toy world")
     parser.add_argument("--noise_scale", type=number, default=1.0,
                         help="multiplies the spread of the noisy counts around the asked N "

@@ -27,9 +27,9 @@ def parser(prog):
 
 
 def run(args):
-    from syrac.table.recipe import load_recipe
+    from syrac.table.recipe import load_recipe, make_data
 
-    recipe = load_recipe(args.recipe)  # checked in full before any work
+    recipe = load_recipe(args.recipe)  # every key checked before any work
     folder = args.out or os.path.join("tables", os.path.splitext(os.path.basename(args.recipe))[0])
     os.makedirs(folder, exist_ok=True)
     from syrac.table.build import build_table
@@ -37,6 +37,7 @@ def run(args):
     from syrac.table.render import write_table
 
     literature = read_literature(recipe.literature) if recipe.literature else []
+    make_data(recipe)
     choices = build_table(recipe, folder)
     text = write_table(recipe, choices, literature, folder)
     print()

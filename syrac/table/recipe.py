@@ -22,11 +22,15 @@ refused in one line naming the recipe and the key, before anything is trained or
       - {name: authors' checkpoint, checkpoint: path/to/best_model_05.keras}
     literature: literature.csv      # optional, relative to the recipe file
 
-Two optional keys make the data first: ``toy_world: {cache: demo/world, height: 64, ...}`` draws
-(or reuses, from ``cache``, relative to the current folder as the demo's) a toy world (:class:`syrac.toy_world.world.WorldConfig` fields) and uses its data
-folder as ``data_dir``; ``intra_rank: {out: NAME, from: RANKING_SET, levels: 5, ...}`` makes a
-ranking set of nested crops (``prepare intra-rank``'s options) from the source images of the
-train split of ``from``, unless ``DATA/NAME`` exists.
+Two optional keys make the data first: ``toy_world: {height: 64, ...}`` draws (or reuses, from
+the project's cache, :func:`syrac.common.files.cache_folder`, or from ``cache`` when given,
+relative to the recipe file) a toy world
+(:class:`syrac.toy_world.world.WorldConfig` fields) and uses its data folder as ``data_dir``;
+``intra_rank: {out: NAME, from: RANKING_SET, levels: 5, ...}`` makes a ranking set of nested
+crops (``prepare intra-rank``'s options) from the source images of the train split of ``from``,
+unless ``DATA/NAME`` exists. Loading a recipe does no work: it checks every key and, when the
+data exists already, the data; :func:`make_data`, the first step of the table's build, makes
+what these two keys ask for and then checks the data.
 """
 
 import dataclasses
@@ -35,6 +39,7 @@ import os
 from syrac.common.annotations import annotations_path, load_count_set
 from syrac.common.config import load_params, parse_overrides
 from syrac.common.errors import SyracError
+from syrac.common.files import cache_folder
 from syrac.common.numbers import as_integer, load_yaml
 from syrac.count.patches import check_grid
 
@@ -89,6 +94,8 @@ class Recipe:
     benchmarks: tuple
     encoders: tuple
     literature: str = None
+    toy_world: tuple = None      # (cache folder, WorldConfig) when the recipe draws its data
+    intra_rank: dict = None      # prepare intra-rank's options when the recipe makes that set
 
     def params_for(self, row):
         """The validated parameters of ``row`` (the recipe's set, then the row's ``--set``)."""
@@ -242,21 +249,39 @@ def load_recipe(path):
         if not os.path.isfile(literature):
             _fail(path, f"'literature' {literature}: no such file")
     if world is not None:
-        from syrac.toy_world.world import load_or_generate_world
-
-        data_dir = load_or_generate_world(*world)
+        cache, config = world
+        data_dir = os.path.join(cache, config.digest(), "data")  # made by make_data
     else:
         data_dir = _relative(str(document["data_dir"]), base)
-    if intra_rank is not None:
-        _make_intra_rank(path, data_dir, intra_rank)
     recipe = Recipe(
         path=path, title=str(document.get("title") or os.path.basename(path)), data_dir=data_dir,
         params_dir=params_dir, params_name=str(document.get("params", "baseline")),
         overrides=_strings(path, "set", document.get("set")), seeds=seeds,
         noisy_set=str(document["noisy_set"]), ns=ns, rule=rule, fixed_n=fixed_n,
         benchmarks=benchmarks, encoders=encoders, literature=literature,
+        toy_world=world, intra_rank=intra_rank,
     )
-    _check_data(recipe)
+    for row in recipe.encoders:  # every row's parameters, and N against its input shape
+        params = recipe.params_for(row)
+        for n in recipe.ns:
+            check_grid(n, params["input_shape"][0], params["input_shape"][1])
+    if world is None and intra_rank is None:
+        check_data(recipe)  # the data exists already: check it now, before any work
+    return recipe
+
+
+def make_data(recipe):
+    """The first step of a table's build: draw the recipe's toy world and make its intra-image
+    ranking set, each unless already made, then check the data as :func:`load_recipe` checks
+    a recipe whose data exists."""
+    if recipe.toy_world is not None:
+        from syrac.toy_world.world import load_or_generate_world
+
+        made = load_or_generate_world(*recipe.toy_world)
+        assert os.path.normpath(made) == os.path.normpath(recipe.data_dir), made
+    if recipe.intra_rank is not None:
+        _make_intra_rank(recipe.path, recipe.data_dir, recipe.intra_rank)
+    check_data(recipe)
     return recipe
 
 
@@ -276,8 +301,10 @@ def _toy_world(path, spec):
         config.check()
     except (TypeError, ValueError) as error:
         _fail(path, f"'toy_world': {error}")
-    # Like the demo's --cache, relative to the current folder, not to the recipe.
-    return str(spec.get("cache", os.path.join("demo", "world"))), config
+    cache = spec.get("cache")
+    if cache is None:
+        return cache_folder("toy_world"), config  # the demo's default too
+    return _relative(str(cache), os.path.dirname(os.path.abspath(path))), config
 
 
 def _intra_rank(path, spec):
@@ -304,8 +331,8 @@ def _make_intra_rank(path, data_dir, spec):
                                         **settings))
 
 
-def _check_data(recipe):
-    """Every dataset exists, every split to score is labelled, every row's parameters hold."""
+def check_data(recipe):
+    """Every dataset exists and every split to score is labelled (after the data is made)."""
     path = recipe.path
     if not os.path.isdir(recipe.data_dir):
         _fail(path, f"'data_dir' {recipe.data_dir}: no such folder")
@@ -317,9 +344,6 @@ def _check_data(recipe):
             _check_labelled(path, recipe.data_dir, benchmark.dataset, benchmark.val_split,
                             f"benchmark {benchmark.title} (val_split)")
     for row in recipe.encoders:
-        params = recipe.params_for(row)
-        for n in recipe.ns:
-            check_grid(n, params["input_shape"][0], params["input_shape"][1])
         if row.kind == "pretrain" and not os.path.isfile(
                 annotations_path(recipe.data_dir, row.dataset)):
             _fail(path, f"encoder '{row.name}': no ranking set '{row.dataset}' in "

@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import pathlib
 import shutil
 
 import pytest
@@ -200,7 +202,7 @@ def test_literature_rows_keep_their_sources(tmp_path):
 @pytest.mark.slow
 def test_the_quick_toy_recipe_runs_end_to_end(tmp_path):
     text = (REPO / "config" / "recipes" / "toy_quick.yaml").read_text()
-    text = text.replace("cache: demo/world", f"cache: {tmp_path / 'world'}")
+    text = text.replace("toy_world: {", f"toy_world: {{cache: {tmp_path / 'world'}, ")
     text = text.replace("params_dir: ..", f"params_dir: {REPO / 'config'}")
     # The recipe as shipped, on the tiny test network: what runs is the table's path, not
     # ResNet50 (whose runs other tests check).
@@ -274,3 +276,37 @@ def test_a_killed_table_run_continues_and_keeps_its_finished_cells(table_data, t
     document = json.loads((out / "table.json").read_text())
     assert len(document["rows"]) == 2
     assert not list(out.rglob("*.tmp")) and not list((out / "probes").glob(".*"))
+
+
+def test_loading_a_toy_recipe_does_no_work_and_make_data_draws_the_world(tmp_path):
+    from syrac.table.recipe import make_data
+
+    text = (REPO / "config" / "recipes" / "toy_quick.yaml").read_text()
+    text = text.replace("toy_world: {", f"toy_world: {{cache: {tmp_path / 'world'}, ")
+    text = text.replace("params_dir: ..", f"params_dir: {REPO / 'config'}")
+    path = tmp_path / "toy_quick.yaml"
+    path.write_text(text)
+    recipe = load_recipe(str(path))
+    assert not (tmp_path / "world").exists()  # nothing drawn while loading
+    make_data(recipe)
+    assert (pathlib.Path(recipe.data_dir) / "toy_bench" / "annotations.json").is_file()
+    assert (pathlib.Path(recipe.data_dir) / "toy_intra_rank" / "annotations.json").is_file()
+
+
+def test_toy_worlds_go_to_the_one_cache_or_next_to_the_recipe(tmp_path, monkeypatch):
+    from syrac.common.files import cache_folder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_folder("toy_world") == str(tmp_path / "xdg" / "syrac" / "toy_world")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_folder() == os.path.join(os.path.expanduser("~"), ".cache", "syrac")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    text = (REPO / "config" / "recipes" / "toy_quick.yaml").read_text()
+    text = text.replace("params_dir: ..", f"params_dir: {REPO / 'config'}")
+    (tmp_path / "recipes").mkdir()
+    default = tmp_path / "recipes" / "default.yaml"
+    default.write_text(text)
+    assert load_recipe(str(default)).data_dir.startswith(str(tmp_path / "xdg" / "syrac"))
+    beside = tmp_path / "recipes" / "beside.yaml"
+    beside.write_text(text.replace("toy_world: {", "toy_world: {cache: worlds, "))
+    assert load_recipe(str(beside)).data_dir.startswith(str(tmp_path / "recipes" / "worlds"))
