@@ -46,6 +46,8 @@ def write_kinds(change):
     numbers folded to ``#``, a temporary file (``*.tmp`` anywhere in it) as ``<temporary>``."""
     kinds = set()
     for path in filter(None, change.split(", ")):
+        # A hidden staging folder's random suffix (tempfile's 8 characters) is no kind of its own.
+        path = re.sub(r"(^|/)(\.[^/]*?[-.])[a-z0-9_]{8}(?=/|$)", r"\1\2<random>", path)
         folder, name = os.path.split(path)
         folder = re.sub(r"\d+", "#", folder)
         if ".tmp" in path:
@@ -187,12 +189,17 @@ def kill_sweep(first, again, watch, kills=None, env=None, cwd=None, delays=(0.0,
                                 capture_output=True, text=True, timeout=600)
 
 
+MAX_KINDS = 60  # a command with more kinds of write than this folds a name it should not
+
+
 def _distinct_write_sweep(first, again, watch, env, cwd, delays, first_delay, finished):
     """:func:`kill_sweep` with one kill after each kind of write."""
     covered, made = set(), []
     outcome = run_and_kill(first, watch, 0, first_delay, env, cwd)
     while isinstance(outcome, Kill):
         made.append(outcome)
+        if len(made) > MAX_KINDS:
+            raise AssertionError(f"more than {MAX_KINDS} kinds of write: {sorted(covered)}")
         if finished and finished():
             return made, outcome  # killed after its last write: nothing left to run
         delay = delays[len(made) % len(delays)]

@@ -47,17 +47,12 @@ class CountSettings:
         return cls(input_shape=tuple(int(side) for side in values["input_shape"]),
                    preprocessing=values["preprocessing"], **batch_sizes)
 
-    def recorded(self):
-        """The settings as probe and results files record them."""
-        return {"input_shape": list(self.input_shape), "preprocessing": self.preprocessing,
-                "probe_batch_size": self.probe_batch_size}
-
 
 def fit_probe(encoder, items, settings, progress=True):
     """Fit the count probe of ``encoder`` on ``items`` (``[(image path, count), ...]``).
 
     Returns:
-        the fitted :class:`~syrac.count.probe.CountProbe`; its description holds the fit
+        the fitted :class:`~syrac.count.probe.CountProbe`; its record holds the fit
         statistics, the settings it was fitted with and the seconds each part took.
     """
     paths = [path for path, _ in items]
@@ -69,11 +64,12 @@ def fit_probe(encoder, items, settings, progress=True):
     extraction_seconds = time.perf_counter() - start
     start = time.perf_counter()
     probe = CountProbe().fit(features, counts)
-    probe.description.update({
-        **settings.recorded(),
-        "seconds": {"feature_extraction": extraction_seconds,
-                    "nnls": time.perf_counter() - start},
-    })
+    record = probe.record
+    record.input_shape = list(settings.input_shape)
+    record.preprocessing = settings.preprocessing
+    record.probe_batch_size = settings.probe_batch_size
+    record.seconds = {"feature_extraction": extraction_seconds,
+                      "nnls": time.perf_counter() - start}
     return probe
 
 

@@ -121,9 +121,8 @@ def counter_from_model(path, n=None):
     from syrac.count.encoder_loading import load_encoder
 
     encoder = load_encoder(path).source
-    description = probe.description
-    counter = PatchCounter(encoder, n=n or 1, image_shape=description["input_shape"],
-                           preprocessing=description["preprocessing"],
+    counter = PatchCounter(encoder, n=n or 1, image_shape=probe.record.input_shape,
+                           preprocessing=probe.record.preprocessing,
                            head_weights=probe.weights, name="patch_counter")
     counter(tf.zeros([1, *counter.image_shape]))  # built, so that it saves and exports whole
     return counter

@@ -9,10 +9,12 @@ same without depending on scikit-learn.
 A probe is saved as two files in a folder, read back without pickle:
 
 - ``weights.npy``: the float64 weight vector ``(D,)``;
-- ``probe.json``: what it is and how well it fits its training data (feature size, fit method,
-  sample count, residual statistics, encoder, training set, settings).
+- ``probe.json``: its :class:`ProbeRecord`: what it is and how well it fits its training data
+  (feature size, fit method, sample count, residual statistics), the settings it was fitted
+  with, when, and where it came from (encoder, training set, command).
 """
 
+import dataclasses
 import math
 import os
 
@@ -42,6 +44,66 @@ def _as_matrix(features, name="features"):
     return array
 
 
+@dataclasses.dataclass
+class ProbeRecord:
+    """What ``probe.json`` holds, typed; :meth:`to_json` writes it and :meth:`from_json` reads it.
+
+    Attributes:
+        feature_dim: the encoder's feature size, the weight vector's length.
+        n_samples: images the probe was fitted on.
+        nonzero_weights: weights above zero after the fit.
+        residuals: the fit's residual statistics (mean, std, mae, rmse, max_abs, r2).
+        count_range: ``[min, max]`` of the training counts.
+        fit_method: how the weights were solved.
+        input_shape, preprocessing, probe_batch_size: how the encoder saw the images.
+        fitted_at: when (a timestamp), also the archive folder name of a replaced probe.
+        seconds: how long feature extraction and the solve took.
+        provenance: where it came from: ``encoder_path``, ``train_data``, ``data_dir`` from every
+            writer, and the writer's own (the step's ``experiment``, ``config``, ``run_tag``;
+            the table's content hashes).
+    """
+
+    feature_dim: int
+    n_samples: int
+    nonzero_weights: int
+    residuals: dict
+    count_range: list
+    fit_method: str = FIT_METHOD
+    input_shape: list = None
+    preprocessing: str = None
+    probe_batch_size: int = None
+    fitted_at: str = None
+    seconds: dict = None
+    provenance: dict = dataclasses.field(default_factory=dict)
+
+    REQUIRED = ("feature_dim", "n_samples", "nonzero_weights", "residuals", "count_range")
+
+    def to_json(self):
+        """The flat JSON document of ``probe.json`` (provenance keys beside the fields)."""
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
+                  if field.name != "provenance"}
+        return {**fields, **{key: value for key, value in self.provenance.items()
+                             if key not in fields}}
+
+    @classmethod
+    def from_json(cls, document, path):
+        """Read a ``probe.json`` document; refuse a wrong type or a missing key by name."""
+        if not isinstance(document, dict):
+            raise SyracError(f"{path}: expected an object, got {type(document).__name__}")
+        missing = [key for key in cls.REQUIRED if key not in document]
+        if missing:
+            raise SyracError(f"{path}: missing key(s) {missing}")
+        for key, kind in (("feature_dim", int), ("n_samples", int), ("nonzero_weights", int),
+                          ("residuals", dict), ("count_range", list)):
+            if not isinstance(document[key], kind) or isinstance(document[key], bool):
+                raise SyracError(f"{path}: '{key}' must be {kind.__name__}. "
+                                 f"Received: {key}={document[key]!r}")
+        names = {field.name for field in dataclasses.fields(cls)} - {"provenance"}
+        return cls(**{key: value for key, value in document.items() if key in names},
+                   provenance={key: value for key, value in document.items()
+                               if key not in names})
+
+
 def residual_statistics(predicted, true):
     """Residuals ``true - predicted``: mean, std, mae, rmse, max_abs and r2 (null if undefined)."""
     predicted = np.asarray(predicted, dtype=np.float64)
@@ -63,18 +125,24 @@ class CountProbe:
 
     Args:
         weights: the ``(D,)`` weight vector of a fitted probe, or ``None`` before :meth:`fit`.
-        description: the JSON-ready record saved as ``probe.json`` (filled by :meth:`fit`; the
-            caller may add keys such as the encoder path and the training set).
+        record: its :class:`ProbeRecord` (made by :meth:`fit`, read by :meth:`load`).
+        provenance: where a probe about to be fitted comes from (kept in its record).
 
     Example:
-        >>> probe = CountProbe().fit(features, counts)
+        >>> probe = CountProbe(provenance={"train_data": "synth"}).fit(features, counts)
         >>> probe.save("runs/MODEL/noisy_synth_regression/probe")
         >>> CountProbe.load("runs/MODEL/noisy_synth_regression/probe").predict(features)
     """
 
-    def __init__(self, weights=None, description=None):
+    def __init__(self, weights=None, record=None, provenance=None):
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
-        self.description = dict(description or {})
+        self.record = record
+        self._provenance = dict(provenance or {})
+
+    @property
+    def description(self):
+        """``probe.json``'s document (read-only: change :attr:`record`)."""
+        return {} if self.record is None else self.record.to_json()
 
     @property
     def feature_dim(self):
@@ -100,15 +168,13 @@ class CountProbe:
             ) from None
         self.weights = weights
         predicted = features @ weights
-        self.description.update(
-            {
-                "feature_dim": int(features.shape[1]),
-                "fit_method": FIT_METHOD,
-                "n_samples": int(features.shape[0]),
-                "nonzero_weights": int(np.count_nonzero(weights)),
-                "residuals": residual_statistics(predicted, counts),
-                "count_range": [float(np.min(counts)), float(np.max(counts))],
-            }
+        self.record = ProbeRecord(
+            feature_dim=int(features.shape[1]),
+            n_samples=int(features.shape[0]),
+            nonzero_weights=int(np.count_nonzero(weights)),
+            residuals=residual_statistics(predicted, counts),
+            count_range=[float(np.min(counts)), float(np.max(counts))],
+            provenance=dict(self._provenance),
         )
         return self
 
@@ -130,7 +196,7 @@ class CountProbe:
             raise ValueError("cannot save a CountProbe that is not fitted")
         os.makedirs(folder, exist_ok=True)
         np.save(os.path.join(folder, WEIGHTS_FILE), self.weights, allow_pickle=False)
-        write_json_atomic(os.path.join(folder, DESCRIPTION_FILE), self.description,
+        write_json_atomic(os.path.join(folder, DESCRIPTION_FILE), self.record.to_json(),
                           indent=1, sort_keys=False, allow_nan=False)
         return folder
 
@@ -147,11 +213,7 @@ class CountProbe:
             weights = np.load(weights_path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
             raise SyracError(f"{weights_path}: not a readable .npy array: {error}") from None
-        description = read_json(description_path)
-        if not isinstance(description, dict):
-            raise SyracError(
-                f"{description_path}: expected an object, got {type(description).__name__}"
-            )
+        record = ProbeRecord.from_json(read_json(description_path), description_path)
         if weights.ndim != 1 or weights.shape[0] == 0 or not np.issubdtype(
             weights.dtype, np.floating
         ):
@@ -163,10 +225,9 @@ class CountProbe:
             raise SyracError(
                 f"{weights_path}: the weights of a count probe are finite and >= 0; these are not"
             )
-        recorded = description.get("feature_dim")
-        if recorded != weights.shape[0]:
+        if record.feature_dim != weights.shape[0]:
             raise SyracError(
-                f"{folder}: probe.json says feature_dim={recorded!r} but weights.npy holds "
-                f"{weights.shape[0]} weights"
+                f"{folder}: probe.json says feature_dim={record.feature_dim!r} but weights.npy "
+                f"holds {weights.shape[0]} weights"
             )
-        return cls(weights, description)
+        return cls(weights, record)

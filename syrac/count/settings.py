@@ -48,7 +48,7 @@ def resolve_encoder_settings(params, params_file, overrides, encoder, hyperparam
 def check_probe_settings(probe, settings, probe_path):
     """Refuse a saved probe fitted with other encoder settings than ``settings``."""
     for key in ENCODER_SETTINGS:
-        fitted_with = probe.description.get(key)
+        fitted_with = getattr(probe.record, key)
         if fitted_with is not None and fitted_with != settings[key]:
             raise SyracError(
                 f"the probe in {probe_path} was fitted with {key}={fitted_with}, but this "

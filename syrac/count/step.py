@@ -73,25 +73,25 @@ def _fitted_probe(request, items, encoder, settings, record, probe_folder, run):
     """The probe this run fits and saves (or saved before a kill interrupted it)."""
     if run.resumed and probe_folder.has_probe():
         probe = probe_folder.load_probe()
-        if probe.description.get("run_tag") == run.tag:
+        if probe.record.provenance.get("run_tag") == run.tag:
             print(f"Using the probe this run saved before it was interrupted: "
                   f"{probe_folder.probe_path}")
             return probe
     print(f"Extracting features of {len(items)} images of {request.train_data}")
     probe = fit_probe(encoder, items, settings)
-    probe.description.update({
-        "fitted_at": timestamp(), "experiment": request.experiment,
-        "encoder_path": encoder.path, "encoder": encoder.describe(),
-        "train_data": request.train_data, "data_dir": request.data_dir,
-        "config": record, "run_tag": run.tag,
+    probe.record.fitted_at = timestamp()
+    probe.record.provenance.update({
+        "encoder_path": encoder.path, "train_data": request.train_data,
+        "data_dir": request.data_dir, "experiment": request.experiment,
+        "encoder": encoder.describe(), "config": record, "run_tag": run.tag,
     })
     archived = probe_folder.save_probe(probe)
     if archived:
         print(f"The earlier probe was moved to {archived}")
-    residuals = probe.description["residuals"]
+    residuals = probe.record.residuals
     print(
         f"Probe fitted on {len(items)} images of {request.train_data} "
-        f"({probe.description['nonzero_weights']} of {probe.feature_dim} weights non-zero; "
+        f"({probe.record.nonzero_weights} of {probe.feature_dim} weights non-zero; "
         f"training MAE {residuals['mae']:.2f} RMSE {residuals['rmse']:.2f}), saved to "
         f"{probe_folder.probe_path}"
     )
@@ -159,7 +159,7 @@ def run_count_step(request):
         probe = _fitted_probe(request, train_items, encoder, settings, record, probe_folder, run)
     else:
         probe = saved_probe
-        fitted_on = probe.description.get("train_data")
+        fitted_on = probe.record.provenance.get("train_data")
         if request.train_data and fitted_on != request.train_data:
             print(f"note: --stage evaluate uses the saved probe, fitted on {fitted_on}; "
                   f"--train_data {request.train_data} is ignored")

@@ -168,8 +168,8 @@ def held_out_rank_accuracy(encoder_path, probe, pairs, params):
 
     encoder = load_encoder(encoder_path)
     paths = sorted({path for pair in pairs for path in pair})
-    settings = CountSettings.from_params(params, input_shape=probe.description["input_shape"],
-                                         preprocessing=probe.description["preprocessing"])
+    settings = CountSettings.from_params(params, input_shape=probe.record.input_shape,
+                                         preprocessing=probe.record.preprocessing)
     features = extract_features(encoder, paths, list(settings.input_shape),
                                 settings.probe_batch_size, settings.preprocessing,
                                 progress=False)

@@ -86,8 +86,11 @@ class TableCache:
         items = load_count_set(self.data_dir, noisy_set)
         probe = fit_probe(self.encoder(checkpoint), items, CountSettings.from_params(params),
                           progress=False)
-        probe.description.update({**identity, "encoder_path": checkpoint,
-                                  "fitted_at": timestamp()})
+        probe.record.fitted_at = timestamp()
+        probe.record.provenance.update({
+            "encoder_path": checkpoint, "train_data": noisy_set, "data_dir": self.data_dir,
+            "encoder_sha256": identity["encoder_sha256"],
+            "annotations_sha256": identity["annotations_sha256"]})
         os.makedirs(os.path.dirname(folder), exist_ok=True)
         staging = tempfile.mkdtemp(prefix=f".{key}.", dir=os.path.dirname(folder))
         probe.save(staging)

@@ -28,7 +28,7 @@ def items(tmp_path_factory):
 
 @pytest.mark.parametrize("n, batch_size", [(1, 2), (2, 3), (3, 4), (4, 64)])
 def test_patch_predictions_and_sums(items, n, batch_size):
-    probe = CountProbe(weights=[1.0, 2.0, 0.5], description={"feature_dim": 3})
+    probe = CountProbe(weights=[1.0, 2.0, 0.5])
     result = evaluate_patchwise(
         channel_means, probe, items, SHAPE, n, batch_size, "resnet_v2", progress=False
     )
@@ -56,7 +56,7 @@ def test_patch_predictions_and_sums(items, n, batch_size):
 def test_every_grid_from_one_decoding_equals_each_grid_alone(items):
     from syrac.count.evaluation import evaluate_patchwise_grids
 
-    probe = CountProbe(weights=[1.0, 2.0, 0.5], description={"feature_dim": 3})
+    probe = CountProbe(weights=[1.0, 2.0, 0.5])
     decoded = []
 
     def counting_encoder(images):

@@ -87,7 +87,7 @@ def test_residual_statistics_describe_the_training_fit(clamped_problem):
 
 def test_save_load_round_trip(tmp_path, clamped_problem):
     features, counts = clamped_problem
-    probe = CountProbe(description={"encoder_path": "runs/m.keras", "train_data": "synth"})
+    probe = CountProbe(provenance={"encoder_path": "runs/m.keras", "train_data": "synth"})
     probe.fit(features, counts)
     folder = probe.save(str(tmp_path / "probe"))
 
@@ -160,3 +160,30 @@ def test_load_refuses_malformed_description(tmp_path, exact_problem):
     (tmp_path / "probe" / "probe.json").write_text("{ not json")
     with pytest.raises(SyracError, match="probe.json: malformed JSON at line 1"):
         CountProbe.load(folder)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"n_samples": "60"}, r"'n_samples' must be int\. Received: n_samples='60'"),
+    ({"residuals": None}, r"'residuals' must be dict"),
+    ({"feature_dim": None, "drop": "count_range"}, r"missing key\(s\) \['count_range'\]"),
+])
+def test_a_damaged_probe_record_is_refused_by_file_and_key(tmp_path, exact_problem, change,
+                                                           message):
+    folder = _saved(tmp_path, exact_problem)
+    path = tmp_path / "probe" / "probe.json"
+    document = json.loads(path.read_text())
+    document.pop(change.pop("drop", None), None)
+    document.update({key: value for key, value in change.items() if key != "feature_dim"})
+    path.write_text(json.dumps(document))
+    with pytest.raises(SyracError, match=f"probe.json: {message}"):
+        CountProbe.load(folder)
+
+
+def test_the_record_keeps_every_writers_provenance_beside_its_fields(tmp_path, exact_problem):
+    features, counts, _ = exact_problem
+    probe = CountProbe(provenance={"train_data": "synth", "run_tag": "t1"}).fit(features, counts)
+    probe.record.fitted_at, probe.record.input_shape = "2026-01-01-00-00-00", [32, 48, 3]
+    loaded = CountProbe.load(probe.save(str(tmp_path / "probe")))
+    assert loaded.record == probe.record
+    assert loaded.record.provenance == {"train_data": "synth", "run_tag": "t1"}
+    assert loaded.description["input_shape"] == [32, 48, 3]
