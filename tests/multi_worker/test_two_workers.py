@@ -96,12 +96,25 @@ def data(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def two_worker_run(data, tmp_path_factory):
-    runs = tmp_path_factory.mktemp("two_workers")
-    results = run_workers(lambda index: _command(data, runs, "--strategy", "multi_worker"),
-                          cwd=REPO, timeout=TIMEOUT)
-    _ok(results)
-    return runs, results
+def equality_runs(data, tmp_path_factory):
+    """The two-worker ResNet50 run and its one-process reference, started together (three
+    processes at once: each spends most of its time tracing ResNet50, alone)."""
+    cluster_runs, single_runs = (tmp_path_factory.mktemp(name)
+                                 for name in ("two_workers", "one_process"))
+    single = subprocess.Popen(
+        [sys.executable, *_command(data, single_runs, "--strategy", "mirrored")], cwd=REPO,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", SYRAC_CPU_REPLICAS="2"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = start_workers(
+        lambda index: _command(data, cluster_runs, "--strategy", "multi_worker"), cwd=REPO)
+    *results, single_result = wait_all([*workers, single], TIMEOUT)
+    _ok([*results, single_result])
+    return (cluster_runs, results), single_runs
+
+
+@pytest.fixture(scope="module")
+def two_worker_run(equality_runs):
+    return equality_runs[0]
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +125,8 @@ def augmented_two_worker_run(data, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def one_process_run(data, tmp_path_factory):
-    runs = tmp_path_factory.mktemp("one_process")
-    result = subprocess.run(
-        [sys.executable, *_command(data, runs, "--strategy", "mirrored")], cwd=REPO,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", SYRAC_CPU_REPLICAS="2"),
-        capture_output=True, text=True, timeout=TIMEOUT)
-    _ok([result])
-    return runs
+def one_process_run(equality_runs):
+    return equality_runs[1]
 
 
 def test_the_chief_alone_writes_a_complete_run_folder(two_worker_run, one_process_run):
