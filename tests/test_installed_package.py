@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -60,9 +61,13 @@ def test_an_exported_counter_loads_after_import_syrac_alone(tmp_path):
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """``pip install .`` (not editable) into a folder of its own, dependencies aside."""
-    target = tmp_path_factory.mktemp("site")
+    source, target = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("site")
+    for name in ("syrac", "experiments", "train_wrapper.py", "finetune_wrapper.py",
+                 "pyproject.toml", "README.md", "LICENSE"):  # built outside the checkout
+        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
+        copy(REPO / name, source / name)
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                             "--target", str(target), str(REPO)],
+                             "--target", str(target), str(source)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return target

@@ -16,7 +16,8 @@ Modules, one job each:
 - ``resume``: what a backup adds to the weights (random generators, metric totals) and the
   folder taken back to the last backup before a resume;
 - ``preemption``: SIGTERM / SIGUSR1 make a run back up at once and exit 75;
-- ``run_folder``: the authors' run-folder layout, matching a run to resume, the run lock;
+- ``run_folder``: the authors' run-folder layout, owned by :class:`RunFolder` (checkpoints by
+  epoch, ``results.csv`` rows, status, the backup), matching a run to resume, the run lock;
 - ``request``: :class:`PretrainRequest`, what one run is asked to do (every driver builds one);
 - ``pretraining``: a run from its request (pick or create the folder, then train);
 - ``distribution``: the ``tf.distribute`` strategy (default or mirrored) and this worker's
