@@ -37,7 +37,7 @@ COMMANDS = {
     "prepare": ("syrac.prepare.command", "turn a raw benchmark download into annotations.json"),
     "synth": ("syrac.synth.command", "generate synthetic datasets with a diffusion model"),
     "table": ("syrac.table.command", "a results table from a recipe: pre-train, probe, evaluate"),
-    "count": ("syrac.count.count_images", "count people in any images with a trained model"),
+    "count": ("syrac.count.command", "count people in any images with a trained model"),
     "export": ("syrac.count.export", "write one Keras (or TF Serving) model that counts"),
 }
 

@@ -21,6 +21,6 @@ Modules, one job each:
 - ``metrics``: MAE, the authors' MSE (no root), RMSE and R²;
 - ``figures``: error by count range, predicted vs true, patch grids, comparison plots;
 - ``counter``: one Keras model that counts (scaling, encoder, head, grid), and its export;
-- ``count_images``: ``python -m syrac count``, any images with a trained model;
+- ``command``: ``python -m syrac count``, any images with a trained model;
 - ``export``: ``python -m syrac export``, the counter as ``.keras`` or a TF SavedModel.
 """
