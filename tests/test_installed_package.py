@@ -32,6 +32,7 @@ def test_the_version_is_written_once():
     assert syrac.__version__.count(".") == 2
 
 
+@pytest.mark.slow
 def test_import_syrac_waits_for_keras_then_registers_every_class(tmp_path):
     result = _python(
         "import sys, syrac\n"

@@ -123,6 +123,7 @@ def test_layer_round_trip(name, tmp_path):
 MODEL_INPUTS = {"SiameseRanker": (IMAGES, IMAGES[::-1]), "PatchCounter": IMAGES}
 
 
+@pytest.mark.slow  # two full ResNet50 encoders
 @pytest.mark.parametrize("name", sorted(MODEL_FACTORIES))
 def test_model_round_trip(name, tmp_path):
     assert_keras_round_trip(MODEL_FACTORIES[name](), MODEL_INPUTS[name], tmp_path)

@@ -44,6 +44,7 @@ def test_encoders_give_pooled_features():
     assert build_encoder("vgg16", SHAPE, None).output.shape == (None, 512)
 
 
+@pytest.mark.slow  # a full ResNet50, twice
 def test_encoder_loads_a_local_weights_file(tmp_path):
     source = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(64, 64, 3))
     path = tmp_path / "resnet50_notop.weights.h5"
