@@ -83,7 +83,7 @@ def check_probe_fits(probe, encoder, probe_path):
         )
 
 
-def evaluate(encoder, probe, items, settings, ns, progress=True):
+def evaluate(encoder, probe, items, settings, ns, *, progress=True):
     """Count every image of ``items`` at every grid size of ``ns`` (each image decoded once).
 
     Returns:

@@ -15,7 +15,7 @@ METRIC_NOTES = ("mse is the mean squared error without root (the authors' 'mse')
                 "are equal")
 
 
-def results_document(request, encoder, probe, probe_folder, result, metrics, record, tag):
+def results_document(request, encoder, probe, probe_folder, result, *, metrics, record, tag):
     """The JSON document of one evaluation."""
     return {
         "created": tag,
@@ -46,7 +46,7 @@ def results_document(request, encoder, probe, probe_folder, result, metrics, rec
     }
 
 
-def write_evaluation(probe_folder, tag, title, result, metrics, input_shape, document):
+def write_evaluation(probe_folder, tag, result, *, metrics, title, input_shape, document):
     """Draw the three figures, then write the results file; return its path."""
     paths = probe_folder.figures(tag)
     figures.error_by_count_range(result.predictions, result.counts, paths["error_by_count"],

@@ -69,8 +69,21 @@ def load_scorable_split(data_dir, dataset, split):
     return items
 
 
-def _fitted_probe(request, items, encoder, settings, record, probe_folder, run):
+@dataclasses.dataclass(frozen=True)
+class _StepRun:
+    """What the fit and the evaluation of one step share once every check has passed."""
+
+    request: CountRequest
+    encoder: object
+    settings: CountSettings
+    record: dict
+    probe_folder: ProbeFolder
+    run: PendingRun
+
+
+def _fitted_probe(step, items):
     """The probe this run fits and saves (or saved before a kill interrupted it)."""
+    request, encoder, probe_folder, run = step.request, step.encoder, step.probe_folder, step.run
     if run.resumed and probe_folder.has_probe():
         probe = probe_folder.load_probe()
         if probe.record.provenance.get("run_tag") == run.tag:
@@ -78,12 +91,12 @@ def _fitted_probe(request, items, encoder, settings, record, probe_folder, run):
                   f"{probe_folder.probe_path}")
             return probe
     print(f"Extracting features of {len(items)} images of {request.train_data}")
-    probe = fit_probe(encoder, items, settings)
+    probe = fit_probe(encoder, items, step.settings)
     probe.record.fitted_at = timestamp()
     probe.record.provenance.update({
         "encoder_path": encoder.path, "train_data": request.train_data,
         "data_dir": request.data_dir, "experiment": request.experiment,
-        "encoder": encoder.describe(), "config": record, "run_tag": run.tag,
+        "encoder": encoder.describe(), "config": step.record, "run_tag": run.tag,
     })
     archived = probe_folder.save_probe(probe)
     if archived:
@@ -98,18 +111,20 @@ def _fitted_probe(request, items, encoder, settings, record, probe_folder, run):
     return probe
 
 
-def _evaluated(request, items, encoder, probe, settings, record, probe_folder, run):
+def _evaluated(step, items, probe):
     """Evaluate the probe patch-wise on the ``--split`` split; write results and figures."""
+    request, encoder, probe_folder, tag = step.request, step.encoder, step.probe_folder, step.run.tag
     check_probe_fits(probe, encoder, probe_folder.probe_path)
     print(f"Evaluating on {len(items)} {request.split} images of {request.test_data}, "
           f"N={request.N}")
-    result = evaluate(encoder, probe, items, settings, [request.N])[request.N]
+    result = evaluate(encoder, probe, items, step.settings, [request.N])[request.N]
     metrics = count_metrics(result.predictions, result.counts)
-    document = results_document(request, encoder, probe, probe_folder, result, metrics, record,
-                                run.tag)
-    results_path = write_evaluation(probe_folder, run.tag, f"{request.evaluated_name}, "
-                                    f"N={result.n}", result, metrics,
-                                    list(settings.input_shape), document)
+    document = results_document(request, encoder, probe, probe_folder, result, metrics=metrics,
+                                record=step.record, tag=tag)
+    results_path = write_evaluation(probe_folder, tag, result, metrics=metrics,
+                                    title=f"{request.evaluated_name}, N={result.n}",
+                                    input_shape=list(step.settings.input_shape),
+                                    document=document)
     print(f"Results written to {results_path}")
     return metrics, results_path, result
 
@@ -155,8 +170,9 @@ def run_count_step(request):
         "args": dict(request.recorded_args),
     }
 
+    step = _StepRun(request, encoder, settings, record, probe_folder, run)
     if request.fitting:
-        probe = _fitted_probe(request, train_items, encoder, settings, record, probe_folder, run)
+        probe = _fitted_probe(step, train_items)
     else:
         probe = saved_probe
         fitted_on = probe.record.provenance.get("train_data")
@@ -165,8 +181,7 @@ def run_count_step(request):
                   f"--train_data {request.train_data} is ignored")
     outcome = CountOutcome(folder=probe_folder.path, probe=probe)
     if request.evaluating:
-        metrics, results_path, result = _evaluated(request, test_items, encoder, probe, settings,
-                                                   record, probe_folder, run)
+        metrics, results_path, result = _evaluated(step, test_items, probe)
         outcome = CountOutcome(probe_folder.path, probe, metrics, results_path,
                                result.predictions.tolist(), result.counts.tolist())
         print(f"MAE {metrics['mae']:.2f} RMSE {metrics['rmse']:.2f} on "
