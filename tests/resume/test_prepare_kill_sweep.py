@@ -48,7 +48,7 @@ def _sweep(tmp_path, arguments):
     kills, last = kill_sweep(argv(data), lambda: argv(data), data, cwd=REPO,
                              first_delay=0.2, delays=(0.0, 0.01, 0.05))
     assert last.returncode == 0, last.stderr[-2000:]
-    assert len(kills) >= 3, kills
+    assert len(kills) >= 2, kills  # at the start, and after at least one write
     assert_same_data_folder(data, reference)
     return kills
 

@@ -44,7 +44,8 @@ def _sweep(tmp_path, arguments):
 
     kills, last = kill_sweep(argv, lambda: argv, data_dir, cwd=REPO)
     assert last.returncode == 0, last.stderr[-2000:]
-    assert len(kills) >= 3 and any("manifest" in kind for kind in covered_kinds(kills)), kills
+    # One manifest record per image: a kill after one of them is certain.
+    assert len(kills) >= 2 and any("manifest" in kind for kind in covered_kinds(kills)), kills
     assert_same_job(data_dir / "out", reference_dir / "out")
 
 
