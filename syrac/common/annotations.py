@@ -93,7 +93,7 @@ def _split_entries(path, document, split, kind):
         raise SyracError(f"{path}: missing the '{split}' split (found keys: {sorted(document)})")
     entries = document[split]
     if not isinstance(entries, list):
-        raise SyracError(f"{path}: '{split}' must be a list of {kind}, got {type(entries).__name__}")
+        raise SyracError(f"{path}: '{split}' must be a list of {kind}. Received: {type(entries).__name__}")
     return entries
 
 
@@ -102,7 +102,7 @@ def _objects(path, split, entries):
     for index, entry in enumerate(entries):
         where = f"{split}[{index}]"
         if not isinstance(entry, dict):
-            raise SyracError(f"{path}: {where} must be an object, got {type(entry).__name__}")
+            raise SyracError(f"{path}: {where} must be an object. Received: {type(entry).__name__}")
         yield where, entry
 
 
@@ -123,7 +123,7 @@ def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val
     if not isinstance(document, dict):
         raise SyracError(
             f"{path}: a ranking set must be an object with "
-            f"{' and '.join(repr(s) for s in splits)} lists, got {type(document).__name__}"
+            f"{' and '.join(repr(s) for s in splits)} lists. Received: {type(document).__name__}"
         )
     filtered = set(filter_classes or ())
     result = {}
@@ -141,7 +141,7 @@ def load_ranking_set(data_dir, dataset, filter_classes=(), splits=("train", "val
             info = entry.get("info", {})
             if not isinstance(info, dict):
                 raise SyracError(
-                    f"{path}: {where}.info must be an object, got {type(info).__name__}"
+                    f"{path}: {where}.info must be an object. Received: {type(info).__name__}"
                 )
             if info.get("type") in filtered:
                 continue
@@ -209,8 +209,8 @@ def load_count_set(data_dir, dataset, split=None, allow_missing_counts=False):
         entries = _split_entries(path, document, name, "images")
     else:
         raise SyracError(
-            f"{path}: a count set must be a list or an object of splits, "
-            f"got {type(document).__name__}"
+            f"{path}: a count set must be a list or an object of splits. "
+            f"Received: {type(document).__name__}"
         )
     if not entries:
         raise SyracError(f"{path}: the '{name}' split is empty")

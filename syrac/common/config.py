@@ -208,8 +208,8 @@ def validate(params, source="parameters", complete=True):
     """
     if not isinstance(params, dict):
         raise SyracError(
-            f"{source}: expected a mapping of hyper-parameters, "
-            f"got {type(params).__name__}"
+            f"{source}: expected a mapping of hyper-parameters. "
+            f"Received: {type(params).__name__}"
         )
     unknown = sorted(set(params) - set(SCHEMA))
     if unknown:

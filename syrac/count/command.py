@@ -93,7 +93,7 @@ def _draw(image, patch_counts, n, total, path):
     return buffer.getvalue()
 
 
-def count_images(paths, counter, folder, model_path, show_progress=True, log=print):
+def count_images(paths, counter, folder, model_path, *, show_progress=True, log=print):
     """Count each image, write the per-image figures, return ``(records, failures)``."""
     import numpy as np
     import tensorflow as tf

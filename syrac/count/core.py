@@ -5,6 +5,7 @@ non-negative linear probe on their prompted counts; :func:`evaluate` counts ever
 benchmark split patch by patch at one or several grid sizes. ``finetune_wrapper.py`` (through
 :mod:`syrac.count.step`), the results table and the demo all call these two, with the same
 :class:`CountSettings`, so that a probe or a count means the same wherever it was made.
+:func:`pair_rank_accuracy` scores how well a probe's counts order held-out ranking pairs.
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ from syrac.common.errors import SyracError
 from syrac.count.batch_sizes import resolved_batch_sizes
 from syrac.count.evaluation import evaluate_patchwise_grids
 from syrac.count.features import extract_features
+from syrac.count.metrics import rank_accuracy
 from syrac.count.probe import CountProbe
 
 # How the encoder sees an image: fixed between fitting a probe and evaluating it.
@@ -90,5 +92,26 @@ def evaluate(encoder, probe, items, settings, ns, *, progress=True):
         ``{n: PatchwiseResult}`` (see :mod:`syrac.count.evaluation`).
     """
     return evaluate_patchwise_grids(encoder, probe, items, list(settings.input_shape), list(ns),
-                                    settings.eval_batch_size, settings.preprocessing,
-                                    progress=progress)
+                                    batch_size=settings.eval_batch_size,
+                                    preprocessing=settings.preprocessing, progress=progress)
+
+
+def pair_rank_accuracy(encoder, probe, pairs, settings, *, progress=False):
+    """How often the probe counts a pair's source (more people) above its target.
+
+    Each image is counted whole, as the probe was fitted (features at ``settings.input_shape``,
+    ``settings.probe_batch_size`` images per pass), once even when it is in several pairs.
+
+    Args:
+        pairs: ``[(source path, target path), ...]``, e.g. a ranking set's ``val`` split.
+
+    Returns:
+        the fraction of pairs ordered right, ties counting one half.
+    """
+    paths = sorted({path for pair in pairs for path in pair})
+    features = extract_features(encoder, paths, list(settings.input_shape),
+                                settings.probe_batch_size, settings.preprocessing,
+                                progress=progress)
+    score = dict(zip(paths, probe.predict(features)))
+    return rank_accuracy([score[source] for source, _ in pairs],
+                         [score[target] for _, target in pairs])

@@ -55,8 +55,8 @@ class PatchCounter(keras.Model):
         if head_weights is not None:
             weights = np.asarray(head_weights, np.float32).reshape(-1, 1)
             if weights.shape[0] != feature_dim or (weights < 0).any():
-                raise SyracError(f"the count head needs {feature_dim} non-negative weights; "
-                                 f"got {weights.shape[0]} (min {weights.min():.3g})")
+                raise SyracError(f"the count head needs {feature_dim} non-negative weights. "
+                                 f"Received: {weights.shape[0]} (min {weights.min():.3g})")
             self.head.kernel.assign(weights)
 
     def call(self, images):

@@ -55,7 +55,7 @@ class Encoder:
         >>> encoder(tf.zeros((3, *encoder.input_shape))).shape  # -> (3, 2048)
     """
 
-    def __init__(self, function, path, kind, input_shape=None, feature_dim=None, source=None):
+    def __init__(self, function, path, kind, *, input_shape=None, feature_dim=None, source=None):
         self.function = function
         self.source = source
         self.path = path
@@ -278,7 +278,7 @@ def load_hyperparams(checkpoint_path):
     document = read_json(path)
     if not isinstance(document, dict):
         raise SyracError(
-            f"{path}: expected an object of hyper-parameters, got {type(document).__name__}"
+            f"{path}: expected an object of hyper-parameters. Received: {type(document).__name__}"
         )
     settings = {}
     for key in ENCODER_KEYS:

@@ -62,7 +62,7 @@ def patch_batches(paths, input_shape, ns, batch_size, preprocessing="resnet_v2")
     )
 
 
-def evaluate_patchwise_grids(encoder, probe, items, input_shape, ns, batch_size,
+def evaluate_patchwise_grids(encoder, probe, items, input_shape, ns, *, batch_size,
                              preprocessing="resnet_v2", progress=True):
     """Count every test image at every grid size of ``ns``, decoding each image once.
 
@@ -103,7 +103,7 @@ def evaluate_patchwise_grids(encoder, probe, items, input_shape, ns, batch_size,
     return results
 
 
-def evaluate_patchwise(encoder, probe, items, input_shape, n, batch_size,
+def evaluate_patchwise(encoder, probe, items, input_shape, n, *, batch_size,
                        preprocessing="resnet_v2", progress=True):
     """Count every test image as the sum of its patches' predicted counts.
 
@@ -121,5 +121,6 @@ def evaluate_patchwise(encoder, probe, items, input_shape, n, batch_size,
         A :class:`PatchwiseResult`.
     """
     n = check_grid(n, int(input_shape[0]), int(input_shape[1]))
-    return evaluate_patchwise_grids(encoder, probe, items, input_shape, [n], batch_size,
-                                    preprocessing, progress)[n]
+    return evaluate_patchwise_grids(encoder, probe, items, input_shape, [n],
+                                    batch_size=batch_size, preprocessing=preprocessing,
+                                    progress=progress)[n]

@@ -26,7 +26,7 @@ def scaled_batches(paths, input_shape, batch_size, preprocessing="resnet_v2"):
     )
 
 
-def extract_features(encoder, paths, input_shape, batch_size, preprocessing="resnet_v2",
+def extract_features(encoder, paths, input_shape, batch_size, preprocessing="resnet_v2", *,
                      progress=True):
     """Encode every image of ``paths`` with a frozen encoder.
 

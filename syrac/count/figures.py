@@ -97,7 +97,7 @@ def error_by_count_range(predicted, true, path, title=None):
     return _save(figure, path)
 
 
-def predicted_vs_true(predicted, true, path, mae, rmse, title=None):
+def predicted_vs_true(predicted, true, path, *, mae, rmse, title=None):
     """Scatter predicted against true counts, with the ``y = x`` line and MAE/RMSE in the title."""
     predicted = np.asarray(predicted, dtype=np.float64).reshape(-1)
     true = np.asarray(true, dtype=np.float64).reshape(-1)
@@ -118,7 +118,7 @@ def predicted_vs_true(predicted, true, path, mae, rmse, title=None):
     return _save(figure, path)
 
 
-def patch_grids(image_paths, input_shape, n, patch_predictions, true, path, limit=10):
+def patch_grids(image_paths, input_shape, n, patch_predictions, true, *, path, limit=10):
     """The first ``limit`` images at the input shape, with their patch grid and patch counts.
 
     Each panel shows the image as the encoder saw it (resized to ``input_shape``), the
@@ -167,10 +167,10 @@ def patch_grids(image_paths, input_shape, n, patch_predictions, true, path, limi
 
 
 def encoder_comparison(summary, labels, scatter, path, title=None):
-    """The demo's results: MAE per predictor (mean ± spread over seeds) and predicted-vs-true.
+    """A table's results: MAE per predictor (mean ± sd over seeds) and predicted-vs-true.
 
     Args:
-        summary: :func:`syrac.demo.comparison.summarise` output.
+        summary: ``{row: {"mae": {"mean", "sd", "values"}}}`` (the table's summaries).
         labels: ``{row: label}``, the rows to draw, in order.
         scatter: ``{row: (true counts, predicted counts)}`` of one seed, for the right panel.
         path: the new PNG file.
@@ -182,12 +182,12 @@ def encoder_comparison(summary, labels, scatter, path, title=None):
     for position, (row, colour) in enumerate(zip(rows, colours)):
         entry = summary[row]["mae"]
         bars.bar(position, entry["mean"], color=colour,
-                 yerr=entry["spread"] or 0.0, capsize=4)
+                 yerr=entry["sd"] or 0.0, capsize=4)
         bars.text(position, entry["mean"] / 2, f"{entry['mean']:.1f}", ha="center",
                   color="white", fontsize=10, fontweight="bold")
-        if entry["n"] > 1:
-            bars.scatter([position] * entry["n"], entry["values"], color="black", s=10,
-                         zorder=3)
+        if len(entry["values"]) > 1:
+            bars.scatter([position] * len(entry["values"]), entry["values"], color="black",
+                         s=10, zorder=3)
     bars.set_xticks(range(len(rows)), [labels[row].replace(", ", ",\n") for row in rows],
                     fontsize=8)
     bars.set_ylabel("MAE on the benchmark (lower is better)")

@@ -66,3 +66,16 @@ def json_ready(metrics):
         key: None if isinstance(value, float) and math.isnan(value) else value
         for key, value in metrics.items()
     }
+
+
+def rank_accuracy(source_scores, target_scores):
+    """Fraction of pairs whose source scores above its target; a tie counts one half.
+
+    With a constant predictor every pair is a tie, so predicting the mean scores exactly 0.5.
+    """
+    source = np.asarray(source_scores, dtype=np.float64).reshape(-1)
+    target = np.asarray(target_scores, dtype=np.float64).reshape(-1)
+    if source.shape != target.shape or source.size == 0:
+        raise ValueError(f"rank accuracy needs as many sources as targets, at least one. "
+                         f"Received: {source.size} and {target.size}")
+    return float(np.mean((source > target) + 0.5 * (source == target)))

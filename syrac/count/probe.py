@@ -89,7 +89,7 @@ class ProbeRecord:
     def from_json(cls, document, path):
         """Read a ``probe.json`` document; refuse a wrong type or a missing key by name."""
         if not isinstance(document, dict):
-            raise SyracError(f"{path}: expected an object, got {type(document).__name__}")
+            raise SyracError(f"{path}: expected an object. Received: {type(document).__name__}")
         missing = [key for key in cls.REQUIRED if key not in document]
         if missing:
             raise SyracError(f"{path}: missing key(s) {missing}")

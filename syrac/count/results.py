@@ -52,9 +52,9 @@ def write_evaluation(probe_folder, tag, result, *, metrics, title, input_shape, 
     figures.error_by_count_range(result.predictions, result.counts, paths["error_by_count"],
                                  title=title)
     figures.predicted_vs_true(result.predictions, result.counts, paths["predicted_vs_true"],
-                              metrics["mae"], metrics["rmse"], title=title)
+                              mae=metrics["mae"], rmse=metrics["rmse"], title=title)
     figures.patch_grids(result.image_paths, input_shape, result.n, result.patch_predictions,
-                        result.counts, paths["patch_grids"])
+                        result.counts, path=paths["patch_grids"])
     results_path = probe_folder.results(tag)
     write_new_json(results_path, document, indent=1, sort_keys=False, allow_nan=False)
     return results_path

@@ -9,7 +9,7 @@ from syrac.common.errors import SyracError
 from syrac.count.core import ENCODER_SETTINGS
 
 
-def resolve_encoder_settings(params, params_file, overrides, encoder, hyperparams,
+def resolve_encoder_settings(params, params_file, overrides, encoder, *, hyperparams,
                              hyperparams_file):
     """Decide the input shape and preprocessing the encoder is used with, and say why.
 

@@ -144,7 +144,8 @@ def run_count_step(request):
     encoder = load_encoder(request.checkpoint)
     hyperparams, hyperparams_file = load_hyperparams(request.checkpoint)
     resolved, sources, notes = resolve_encoder_settings(
-        params, request.params_file, overrides, encoder, hyperparams, hyperparams_file)
+        params, request.params_file, overrides, encoder, hyperparams=hyperparams,
+        hyperparams_file=hyperparams_file)
     for note in notes:
         print(note)
     if request.evaluating:

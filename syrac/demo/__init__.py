@@ -1,7 +1,6 @@
 """``python -m syrac demo``: the whole method on a toy crowd world, with numbers.
 
-Modules, one job each:
-
-- ``command``: the command line and the run (world, pre-training, Count step per encoder);
-- ``comparison``: summaries over seeds, the Markdown table and rank accuracy.
+``command`` is the whole package: it turns the demo's options into an amended
+``config/recipes/demo.yaml`` and runs it through the results table (:mod:`syrac.table`), the one
+driver of "seeds x encoders -> pre-train -> probe -> evaluate -> mean ± sd".
 """

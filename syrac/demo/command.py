@@ -2,81 +2,55 @@
 
 Command::
 
-    python -m syrac demo              # about 9 minutes on a 2-core CPU
+    python -m syrac demo              # under 10 minutes on a 2-core CPU
     python -m syrac demo --quick      # under 2 minutes, smaller world and images
     python -m syrac demo --seeds 0 1 2 --figures_dir figures/   # the README's table
 
-What it does, for each seed:
+The demo is a results table (:mod:`syrac.table`) of the recipe ``config/recipes/demo.yaml``
+(``demo_quick.yaml`` with ``--quick``), amended by the demo's options; ``python -m syrac table``
+on that recipe gives the same numbers from the same cells. For each seed the table's build:
 
 1. draws the toy world (:mod:`syrac.toy_world`) into ``--cache`` unless it is there already;
 2. pre-trains the ranking encoder on the world's people-removed pairs with the library function
-   ``train_wrapper.py --experiment training/baseline`` runs (:mod:`syrac.rank.pretraining`;
-   parameters ``config/demo.yaml``, or ``config/demo_quick.yaml`` with ``--quick``);
-3. for each encoder to compare, fits the count probe on the noisy synthetic images and evaluates
-   it on the benchmark with the Count step ``finetune_wrapper.py`` runs (:mod:`syrac.count.step`;
-   its figures go where that step puts them);
-4. scores every predictor's ranking of the held-out pairs with its count (rank accuracy).
+   ``train_wrapper.py --experiment training/baseline`` runs (parameters ``config/demo.yaml``,
+   or ``config/demo_quick.yaml`` with ``--quick``);
+3. for each encoder, fits the count probe on the noisy synthetic images and counts the
+   benchmark with the Count step's core (:mod:`syrac.count.core`);
+4. scores every predictor's ordering of the held-out ranking pairs with its count (rank
+   accuracy).
 
-The encoders: the ranking-pre-trained one; the same network untrained (exactly the weights the
-pre-training started from, when it started from random weights); and, when ImageNet weights are at
+The rows: the ranking-pre-trained encoder; the same network untrained (exactly the weights the
+pre-training started from, when it started from random weights); when ImageNet weights are at
 hand (``--imagenet_weights`` or Keras's cache), the ImageNet encoder before ranking (the
-pre-training then starts from it, as in the paper). A last row predicts the mean noisy label.
+pre-training then starts from it, as in the paper); and the mean noisy label as a predictor.
 
-Outputs go to ``--out`` (default ``demo/syrac_demo/<full|quick>``): ``world_samples.png``,
-``runs/`` (pre-training run folders), ``encoders/<id>/`` (the untrained encoders),
-``seed_<s>.<id>.json`` (one per finished seed: an interrupted demo resumes after the last
-finished seed, and a killed pre-training resumes where it stopped), and ``results.<timestamp>.json`` / ``.md`` /
-``comparison.<timestamp>.png``, never overwritten.
-
-Runtime on 2 CPU cores: the default about 9 minutes for one seed (8 min 50 s measured, drawing
-the world included; about 8 minutes for each further seed); ``--quick`` under 2 minutes
-(1 min 50 s measured, an installation check whose numbers are too noisy to mean anything).
-What to expect: the table of the README: the ranking-pre-trained encoder has a clearly lower
-benchmark MAE than the same encoder untrained, which does no better than predicting the mean.
+Outputs go to ``--out`` (default ``demo/syrac_demo/<full|quick>``), a table folder:
+``recipe.yaml`` (the recipe the demo ran, with its options applied), ``table.md`` / ``.csv`` /
+``.tex`` / ``.json`` and ``figure.toy_bench.png`` (rewritten from the cells by each run),
+``runs/`` (pre-training run folders), ``encoders/`` (the untrained encoders), ``probes/`` and
+``cells/`` (never rewritten), and ``world_samples.<time>.png``. A demo started again reuses
+every finished pre-training, probe and cell, and resumes a killed pre-training where it stopped.
 """
 
 import argparse
-import dataclasses
-import hashlib
-import json
 import os
 import shutil
 import sys
 
-import numpy as np
+import yaml
 
-from syrac.common.config import PACKAGED_CONFIG_DIR, load_params, parse_overrides
+from syrac.common.config import PACKAGED_CONFIG_DIR
 from syrac.common.errors import SyracError
-from syrac.common.files import cache_folder, read_json, timestamp, write_json_atomic
+from syrac.common.files import cache_folder, timestamp, write_atomic
 from syrac.common.numbers import integer, number
 from syrac.common.output_folders import OutputFolder
-from syrac.demo.comparison import markdown_table, rank_accuracy, summarise
-from syrac.rank.run_folder import RunFolder
-from syrac.toy_world.world import (
-    BENCH,
-    NOISY,
-    RANK,
-    WorldConfig,
-    load_or_generate_world,
-)
 
-CONFIG_DIR = PACKAGED_CONFIG_DIR
-TRAINING_EXPERIMENT = "training/baseline"
+RECIPES_DIR = os.path.join(PACKAGED_CONFIG_DIR, "recipes")
 KERAS_IMAGENET_FILE = os.path.join(
     "~", ".keras", "models", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 )
-
-PRESETS = {
-    "full": (WorldConfig(), "demo"),
-    "quick": (WorldConfig(height=64, width=85, rank_scenes=64, noisy_per_count=3,
-                          bench_images=30), "demo_quick"),
-}
-ROW_LABELS = {
-    "ranked": "ranking-pre-trained encoder",
-    "imagenet": "ImageNet encoder, before ranking",
-    "untrained": "same encoder, untrained (random init)",
-    "mean": "predict the mean noisy label",
-}
+IMAGENET_ROW = "ImageNet encoder, before ranking"
+UNTRAINED_ROW = "same encoder, untrained (random init)"
 
 
 def parser(prog="python -m syrac demo"):
@@ -87,20 +61,22 @@ def parser(prog="python -m syrac demo"):
     )
     parser.add_argument("--quick", action="store_true",
                         help="smaller world, 64x85 images, fewer steps (under 2 minutes)")
-    parser.add_argument("--seeds", type=integer, nargs="+", default=[0],
-                        help="pre-training seeds; the table gives mean ± spread over them")
+    parser.add_argument("--seeds", type=integer, nargs="+", default=None,
+                        help="pre-training seeds; the table gives mean ± sd over them "
+                             "(default: the recipe's, 0)")
     parser.add_argument("--out", default=None, action=OutputFolder,
                         help="output folder (default demo/syrac_demo/<full|quick>)")
     parser.add_argument("--cache", default=cache_folder("toy_world"), action=OutputFolder,
                         help="where toy worlds are kept, one folder per configuration "
                              "(default: %(default)s, the project's one cache)")
-    parser.add_argument("--world_seed", type=integer, default=0, help="seed of the toy world")
-    parser.add_argument("--noise_scale", type=number, default=1.0,
+    parser.add_argument("--world_seed", type=integer, default=None,
+                        help="seed of the toy world (default: the recipe's, 0)")
+    parser.add_argument("--noise_scale", type=number, default=None,
                         help="multiplies the spread of the noisy counts around the asked N "
                              "(0: exact labels; see syrac/toy_world/noise_model.py)")
     parser.add_argument("--size", type=integer, nargs=2, metavar=("HEIGHT", "WIDTH"),
                         help="image and input size (default 96 128, or 64 85 with --quick)")
-    parser.add_argument("--N", type=integer, default=1,
+    parser.add_argument("--N", type=integer, default=None,
                         help="patches per side when counting benchmark images (default 1: "
                              "toy benchmark images are no larger than the generated ones)")
     parser.add_argument("--imagenet_weights", default=None, metavar="H5",
@@ -111,17 +87,21 @@ def parser(prog="python -m syrac demo"):
     parser.add_argument("--figures_dir", default=None, action=OutputFolder,
                         help="also copy the sample sheet and the results plot here")
     parser.add_argument("--fresh", action="store_true",
-                        help="ignore finished seeds of an earlier demo with the same settings")
+                        help="pre-train again instead of reusing finished runs of an earlier "
+                             "demo in --out (probes and cells are reused only when their "
+                             "encoder comes out byte for byte the same)")
     return parser
 
 
 def _check_arguments(args):
-    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
+    if args.seeds is not None and (len(set(args.seeds)) != len(args.seeds)
+                                   or min(args.seeds) < 0):
         raise SyracError(f"--seeds must be distinct non-negative integers. Received: {args.seeds}")
-    if args.N < 1:
-        raise SyracError(f"--N must be a positive integer. Received: N={args.N}")
-    if args.size is not None and min(args.size) < 16:
-        raise SyracError(f"--size must be at least 16 16. Received: {args.size}")
+    if args.N is not None and args.N < 1:
+        raise SyracError(f"--N must be a positive integer. Received: {args.N}")
+    if args.size is not None and min(args.size) < 32:
+        raise SyracError(f"--size must be at least 32 32 (the encoder's smallest input). "
+                         f"Received: {args.size}")
     if args.imagenet_weights and not os.path.isfile(args.imagenet_weights):
         raise SyracError(f"--imagenet_weights {args.imagenet_weights}: no such file")
 
@@ -134,103 +114,55 @@ def imagenet_weights(args):
     return cached if os.path.isfile(cached) else None
 
 
-def pretrain(data_dir, demo_dir, params_name, overrides, seed):
-    """The Rank step, as ``train_wrapper.py --experiment training/baseline`` runs it."""
-    from syrac.rank.pretraining import run_pretraining
-    from syrac.rank.request import PretrainRequest
-
-    return run_pretraining(PretrainRequest(
-        experiment=TRAINING_EXPERIMENT, params_dir=CONFIG_DIR, params=params_name,
-        dataset=RANK, data_dir=data_dir, experiment_dir=os.path.join(demo_dir, "runs"),
-        experiment_name="toy", index=seed, seed=seed, set=list(overrides),
-    ))
+def recipe_file(args):
+    return os.path.join(RECIPES_DIR, "demo_quick.yaml" if args.quick else "demo.yaml")
 
 
-def count(data_dir, encoder_path, params_name, overrides, n, seed):
-    """The Count step (probe fit, then evaluation on the benchmark); return its outcome."""
-    from syrac.count.step import CountRequest, run_count_step
+def demo_document(args, imagenet):
+    """The demo's recipe mapping with its options applied; relative paths made absolute, so
+    the mapping means the same wherever it is written."""
+    from syrac.table.recipe import read_recipe_document
 
-    parsed = parse_overrides(overrides)
-    params, params_file = load_params(CONFIG_DIR, params_name, parsed)
-    return run_count_step(CountRequest(
-        checkpoint=os.path.abspath(encoder_path), data_dir=data_dir, params=params,
-        params_file=params_file, train_data=NOISY, test_data=BENCH, N=n,
-        overrides=parsed, seed=seed,
-        recorded_args={"command": "python -m syrac demo", "params": params_name},
-    ))
-
-
-def held_out_rank_accuracy(encoder_path, probe, pairs, params):
-    """How often the probe counts a held-out source above its target."""
-    from syrac.count.core import CountSettings
-    from syrac.count.encoder_loading import load_encoder
-    from syrac.count.features import extract_features
-
-    encoder = load_encoder(encoder_path)
-    paths = sorted({path for pair in pairs for path in pair})
-    settings = CountSettings.from_params(params, input_shape=probe.record.input_shape,
-                                         preprocessing=probe.record.preprocessing)
-    features = extract_features(encoder, paths, list(settings.input_shape),
-                                settings.probe_batch_size, settings.preprocessing,
-                                progress=False)
-    score = dict(zip(paths, probe.predict(features)))
-    return rank_accuracy([score[s] for s, _ in pairs], [score[t] for _, t in pairs])
-
-
-def mean_predictor(data_dir):
-    """Metrics of predicting the mean noisy label for every benchmark image."""
-    from syrac.common.annotations import load_count_set
-    from syrac.count.metrics import count_metrics
-
-    labels = [label for _, label in load_count_set(data_dir, NOISY)]
-    truth = np.asarray([c for _, c in load_count_set(data_dir, BENCH, split="test")])
-    predictions = np.full(truth.shape, np.mean(labels))
-    metrics = count_metrics(predictions, truth)
-    return {"mae": metrics["mae"], "rmse": metrics["rmse"], "rank_accuracy": 0.5,
-            "predictions": predictions.tolist(), "counts": truth.tolist()}
-
-
-def run_seed(seed, data_dir, demo_dir, params, params_name, overrides, n, imagenet, digest):
-    """Pre-train with one seed and score every predictor; return ``{row: metrics}``.
-
-    The untrained encoders are kept under ``encoders/<digest>/``, so a demo with other settings
-    in the same folder never picks up an encoder of another shape or initialisation.
-    """
-    from syrac.common.annotations import load_ranking_set
-    from syrac.rank.training import save_initial_encoder
-
+    path = recipe_file(args)
+    document = read_recipe_document(path)
+    base = os.path.dirname(path)
+    document["params_dir"] = os.path.normpath(os.path.join(base, document["params_dir"]))
+    world = dict(document["toy_world"], cache=os.path.abspath(args.cache))
+    overrides = list(document.get("set", []))
+    if args.world_seed is not None:
+        world["seed"] = args.world_seed
+    if args.noise_scale is not None:
+        world["noise_scale"] = args.noise_scale
+    if args.size:
+        world["height"], world["width"] = args.size
+        overrides.append(f"input_shape=[{args.size[0]},{args.size[1]},3]")
+    document["toy_world"] = world
+    if args.seeds is not None:
+        document["seeds"] = list(args.seeds)
+    if args.N is not None:
+        document["N"] = [args.N]
+        document["selection"] = dict(document["selection"], N=args.N)
+    overrides += args.set
     if imagenet:
-        overrides = [*overrides, f"weights={imagenet}"]
-    run_dir = pretrain(data_dir, demo_dir, params_name, overrides, seed)
-    encoders = {"ranked": RunFolder(run_dir).last_checkpoint()}
-    if imagenet:
-        encoders["imagenet"] = save_initial_encoder(
-            {**params, "weights": imagenet}, seed,
-            os.path.join(demo_dir, "encoders", digest, "imagenet.keras"))
-    encoders["untrained"] = save_initial_encoder(
-        {**params, "weights": None}, seed,
-        os.path.join(demo_dir, "encoders", digest, f"untrained.seed{seed}.keras"))
-    held_out = load_ranking_set(data_dir, RANK)["val"]
-    rows = {}
-    for row, path in encoders.items():
-        print(f"\n== seed {seed}: {ROW_LABELS[row]} ({path})")
-        outcome = count(data_dir, path, params_name, overrides, n, seed)
-        rows[row] = {
-            "mae": outcome.metrics["mae"], "rmse": outcome.metrics["rmse"],
-            "rank_accuracy": held_out_rank_accuracy(path, outcome.probe, held_out, params),
-            "encoder": path, "results": outcome.results_path,
-            "predictions": outcome.predictions, "counts": outcome.counts,
-        }
-    rows["mean"] = mean_predictor(data_dir)
-    return {"seed": seed, "run_dir": run_dir, "rows": rows}
+        overrides.append(f"weights={imagenet}")
+        rows = []
+        for row in document["encoders"]:
+            if row.get("name") == UNTRAINED_ROW:
+                rows.append({"name": IMAGENET_ROW, "untrained": True})
+                row = dict(row, set=[*row.get("set", []), "weights=null"])
+            rows.append(row)
+        document["encoders"] = rows
+    if overrides:
+        document["set"] = overrides
+    return document
 
 
-def _identity(world, params, n, imagenet):
-    """What makes two demos comparable; finished seeds are reused only for the same identity
-    (the world, the resolved parameters, N and the ImageNet file)."""
-    document = {"world": world.to_json(), "params": params, "N": n, "imagenet": imagenet}
-    text = json.dumps(document, sort_keys=True)
-    return document, hashlib.sha256(text.encode()).hexdigest()[:10]
+def heading(recipe):
+    """One line saying what the table was computed on."""
+    world = recipe.toy_world[1]
+    return (f"Toy world {world.height}x{world.width}, benchmark of {world.bench_images} images "
+            f"(counts 0-{world.max_people}), N={recipe.fixed_n}, seeds {list(recipe.seeds)}; "
+            f"mean ± sample standard deviation over seeds.")
 
 
 def _copy_figure(source, folder, name):
@@ -243,66 +175,36 @@ def _copy_figure(source, folder, name):
 def run(args):
     _check_arguments(args)
     preset = "quick" if args.quick else "full"
-    world, params_name = PRESETS[preset]
-    world = dataclasses.replace(world, seed=args.world_seed, noise_scale=args.noise_scale)
-    overrides = list(args.set)
-    if args.size:
-        world = dataclasses.replace(world, height=args.size[0], width=args.size[1])
-        overrides.append(f"input_shape=[{args.size[0]},{args.size[1]},3]")
-    world.check()
-    params, params_file = load_params(CONFIG_DIR, params_name, parse_overrides(overrides))
     imagenet = imagenet_weights(args)
+    document = demo_document(args, imagenet)
+    from syrac.table.recipe import recipe_from_document  # loads TensorFlow
+
+    recipe = recipe_from_document(document, recipe_file(args))
     demo_dir = args.out or os.path.join("demo", "syrac_demo", preset)
-    identity, digest = _identity(world, params, args.N, imagenet)
-    print(f"SYRAC demo ({preset}): parameters {params_file}, output {demo_dir}")
+    print(f"SYRAC demo ({preset}): recipe {recipe_file(args)}, output {demo_dir}")
     import tensorflow as tf  # only now: bad options are reported without loading TensorFlow
 
-    from syrac.count.figures import encoder_comparison
+    from syrac.table.build import build_table
+    from syrac.table.recipe import make_data
+    from syrac.table.render import figure_name, main_table, table_document, write_table
     from syrac.toy_world.sample_sheet import sample_sheet
 
     tf.get_logger().setLevel("ERROR")  # each encoder is loaded anew: retracing is expected
     if imagenet is None:
         print("No ImageNet weights found: pre-training starts from random weights and the "
               "ImageNet row is left out (see --imagenet_weights).")
-
-    data_dir = load_or_generate_world(args.cache, world)
+    make_data(recipe)
     os.makedirs(demo_dir, exist_ok=True)
-    stamp = timestamp()
-    sheet = sample_sheet(data_dir, os.path.join(demo_dir, f"world_samples.{stamp}.png"))
-
-    per_seed = []
-    for seed in args.seeds:
-        record_path = os.path.join(demo_dir, f"seed_{seed}.{digest}.json")
-        record = None if args.fresh else read_json(record_path, default=None)
-        if record is not None:
-            print(f"Seed {seed}: reusing the finished run recorded in {record_path}")
-        else:
-            record = run_seed(seed, data_dir, demo_dir, params, params_name, overrides,
-                              args.N, imagenet, digest)
-            write_json_atomic(record_path, {**record, "identity": identity})
-        per_seed.append(record)
-
-    table_rows = {row: [r["rows"][row] for r in per_seed if row in r["rows"]]
-                  for row in ROW_LABELS}
-    summary = summarise({row: runs for row, runs in table_rows.items() if runs})
-    labels = {row: label for row, label in ROW_LABELS.items() if row in summary}
-    table = markdown_table(summary, labels)
-    command = "python -m syrac demo " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["demo"] \
-        else "python -m syrac demo"
-    heading = (f"Toy world {world.height}x{world.width}, benchmark of {world.bench_images} "
-               f"images (counts 0-{world.max_people}), N={args.N}, seeds {args.seeds}; "
-               f"mean ± sample standard deviation over seeds.")
-    plot = encoder_comparison(
-        summary, labels,
-        {row: (table_rows[row][-1]["counts"], table_rows[row][-1]["predictions"])
-         for row in labels},
-        os.path.join(demo_dir, f"comparison.{stamp}.png"), title=heading)
-    with open(os.path.join(demo_dir, f"results.{stamp}.md"), "x", encoding="utf-8") as handle:
-        handle.write(f"{heading}\n\nCommand: `{command}`\n\n{table}\n")
-    write_json_atomic(os.path.join(demo_dir, f"results.{stamp}.json"), {
-        "command": command, "identity": identity, "summary": summary, "seeds": per_seed,
-        "figures": {"world_samples": sheet, "comparison": plot}})
+    write_atomic(os.path.join(demo_dir, "recipe.yaml"),
+                 (f"# The recipe of: python -m syrac demo {' '.join(sys.argv[2:])}\n"
+                  + yaml.safe_dump(document, sort_keys=False)).encode("utf-8"))
+    sheet = sample_sheet(recipe.data_dir,
+                         os.path.join(demo_dir, f"world_samples.{timestamp()}.png"))
+    choices = build_table(recipe, demo_dir, fresh=args.fresh)
+    write_table(recipe, choices, [], demo_dir)
+    table = "\n".join(main_table(recipe, table_document(recipe, choices, [])))
     if args.figures_dir:
         _copy_figure(sheet, args.figures_dir, "toy_world_samples.png")
-        _copy_figure(plot, args.figures_dir, "demo_results.png")
-    print(f"\n{heading}\n\n{table}\n\nResults: {os.path.join(demo_dir, f'results.{stamp}.md')}")
+        _copy_figure(os.path.join(demo_dir, figure_name(recipe.benchmarks[0].title)),
+                     args.figures_dir, "demo_results.png")
+    print(f"\n{heading(recipe)}\n\n{table}\n\nResults: {os.path.join(demo_dir, 'table.md')}")

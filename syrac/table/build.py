@@ -4,14 +4,15 @@ For every seed and row the encoders are made (:mod:`syrac.table.rows`); the rule
 and an N per benchmark (:mod:`syrac.table.selection`), looking only at the val split when it
 looks at labels at all; the reported split is then evaluated at every N for the chosen epoch,
 each image decoded once for all N (:mod:`syrac.table.cells`). A probe is fitted once per
-checkpoint and reused for every benchmark and N.
+checkpoint and reused for every benchmark and N, and for the rank accuracy on held-out pairs
+when the recipe asks for it. A ``mean`` row scores the noisy set's mean label the same way.
 """
 
 import dataclasses
 import statistics
 
 from syrac.table.cells import TableCache
-from syrac.table.rows import row_epochs
+from syrac.table.rows import Epoch, row_epochs
 from syrac.table.selection import choose
 
 
@@ -26,6 +27,7 @@ class Choice:
     n: int
     grid: dict            # {N: cell} on the reported split, for the chosen epoch
     selected_on: list     # the val cell files the rule looked at (count_val), else []
+    rank: dict = None     # the rank-accuracy cell of the chosen epoch, when the recipe asks
 
     @property
     def cell(self):
@@ -39,40 +41,76 @@ def summary(values):
             "sd": statistics.stdev(values) if len(values) > 1 else None, "values": values}
 
 
-def build_table(recipe, folder, log=print):
-    """Make every cell ``recipe`` asks for (reusing what ``folder`` holds); return the choices."""
+class _ProbedRow:
+    """The scores of an encoder row for one seed: a probe per epoch, fitted when first used."""
+
+    def __init__(self, cache, recipe, params, epochs):
+        self.cache, self.recipe, self.params, self.epochs = cache, recipe, params, epochs
+        self._probes = {}
+
+    def _probe(self, index):
+        if index not in self._probes:
+            self._probes[index] = self.cache.probe(self.epochs[index].checkpoint,
+                                                   self.recipe.noisy_set, self.params)
+        return self._probes[index]
+
+    def cells(self, index, dataset, split):
+        return self.cache.cells(self._probe(index), dataset, split, self.recipe.ns)
+
+    def rank_accuracy(self, index):
+        return self.cache.rank_accuracy(self._probe(index), self.recipe.rank_pairs)
+
+
+class _MeanRow:
+    """The scores of the mean predictor: no encoder, no epoch, the noisy set's mean label."""
+
+    epochs = [Epoch(None, None)]
+
+    def __init__(self, cache, recipe):
+        self.cache, self.recipe = cache, recipe
+
+    def cells(self, index, dataset, split):
+        return self.cache.mean_cells(self.recipe.noisy_set, dataset, split, self.recipe.ns)
+
+    def rank_accuracy(self, index):
+        return self.cache.mean_rank_accuracy(self.recipe.noisy_set, self.recipe.rank_pairs)
+
+
+def _scored_row(cache, recipe, row, seed, *, folder, fresh):
+    if row.kind == "mean":
+        return _MeanRow(cache, recipe)
+    epochs = row_epochs(recipe, row, seed, folder, fresh=fresh)
+    return _ProbedRow(cache, recipe, recipe.params_for(row), epochs)
+
+
+def build_table(recipe, folder, log=print, *, fresh=False):
+    """Make every cell ``recipe`` asks for (reusing what ``folder`` holds); return the choices.
+
+    With ``fresh``, pre-training rows train anew instead of reusing a finished run; probes and
+    cells are found by content, so only what comes out byte for byte the same is reused.
+    """
     cache = TableCache(folder, recipe.data_dir)
     choices = []
     for seed in recipe.seeds:
         for row in recipe.encoders:
-            params = recipe.params_for(row)
-            epochs = row_epochs(recipe, row, seed, folder)
-            probes = {}
-
-            def probe_of(index):
-                if index not in probes:
-                    probes[index] = cache.probe(epochs[index].checkpoint, recipe.noisy_set,
-                                                params)
-                return probes[index]
-
+            scored = _scored_row(cache, recipe, row, seed, folder=folder, fresh=fresh)
+            epochs = scored.epochs
             for benchmark in recipe.benchmarks:
                 val_mae, looked_at = {}, []
                 if recipe.rule == "count_val":
-                    for index, epoch in enumerate(epochs):
-                        key, probe = probe_of(index)
-                        cells = cache.cells(epoch.checkpoint, key, probe, benchmark.dataset,
-                                            benchmark.val_split, recipe.ns, params)
+                    for index in range(len(epochs)):
+                        cells = scored.cells(index, benchmark.dataset, benchmark.val_split)
                         for n, cell in cells.items():
                             val_mae[(index, n)] = cell["mae"]
                             looked_at.append(cell["file"])
                 index, n = choose(recipe.rule, recipe.fixed_n, epochs, val_mae)
-                key, probe = probe_of(index)
-                grid = cache.cells(epochs[index].checkpoint, key, probe, benchmark.dataset,
-                                   benchmark.split, recipe.ns, params)
+                grid = scored.cells(index, benchmark.dataset, benchmark.split)
+                ranked = scored.rank_accuracy(index) if recipe.rank_pairs else None
                 choices.append(Choice(row.name, seed, benchmark.title, epochs[index].epoch, n,
-                                      grid, looked_at))
+                                      grid, looked_at, ranked))
                 log(f"{row.name}, seed {seed}, {benchmark.title}: epoch "
                     f"{epochs[index].epoch or '-'}, N={n}: MAE {grid[n]['mae']:.2f} "
-                    f"RMSE {grid[n]['rmse']:.2f}")
+                    f"RMSE {grid[n]['rmse']:.2f}"
+                    + (f", rank accuracy {ranked['rank_accuracy']:.3f}" if ranked else ""))
     log(f"{cache.computed} probe(s) and cell(s) computed, {cache.reused} reused from {folder}")
     return choices

@@ -2,23 +2,27 @@
 
 A probe is identified by the encoder checkpoint's content (SHA-256 of its bytes), the noisy set's
 annotations and the settings the features depend on; an evaluation cell by its probe, the
-benchmark's annotations, the split and N. Both are written once under the table's folder
-(``probes/<key>/``, ``cells/<key>.json``) and reused by every later run: a killed ``table`` run
-started again recomputes nothing it had finished, and nothing finished is ever overwritten.
+benchmark's annotations, the split and N; a rank-accuracy score by its probe and the ranking
+set's annotations and split. All are written once under the table's folder (``probes/<key>/``,
+``cells/<key>.json``) and reused by every later run: a killed ``table`` run started again
+recomputes nothing it had finished, and nothing finished is ever overwritten. The mean
+predictor's cells are made and kept the same way, from the noisy set's labels.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 
+import numpy as np
 
-from syrac.common.annotations import annotations_path, load_count_set
+from syrac.common.annotations import annotations_path, load_count_set, load_ranking_set
 from syrac.common.files import read_json, timestamp, write_new_json
-from syrac.count.core import CountSettings, evaluate, fit_probe
+from syrac.count.core import CountSettings, evaluate, fit_probe, pair_rank_accuracy
 from syrac.count.encoder_loading import load_encoder
-from syrac.count.metrics import count_metrics, json_ready
+from syrac.count.metrics import count_metrics, json_ready, rank_accuracy
 from syrac.count.probe import CountProbe
 
 PROBE_SETTINGS = ("input_shape", "preprocessing", "probe_batch_size")
@@ -43,6 +47,16 @@ def _update_with_file(digest, path):
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeptProbe:
+    """A probe of the table's folder, with what it was fitted from and the key it is kept by."""
+
+    key: str
+    probe: CountProbe
+    checkpoint: str
+    params: dict
 
 
 def _key(document):
@@ -71,7 +85,8 @@ class TableCache:
         return self._encoders[checkpoint]
 
     def probe(self, checkpoint, noisy_set, params):
-        """The probe of ``checkpoint`` fitted on ``noisy_set``: reused, or fitted and kept."""
+        """The :class:`KeptProbe` of ``checkpoint`` fitted on ``noisy_set``: reused, or fitted
+        and kept."""
         identity = {
             "encoder_sha256": self.digest(checkpoint),
             "noisy_set": noisy_set,
@@ -82,7 +97,7 @@ class TableCache:
         folder = os.path.join(self.folder, "probes", key)
         if os.path.isfile(os.path.join(folder, "probe.json")):
             self.reused += 1
-            return key, CountProbe.load(folder)
+            return KeptProbe(key, CountProbe.load(folder), checkpoint, params)
         items = load_count_set(self.data_dir, noisy_set)
         probe = fit_probe(self.encoder(checkpoint), items, CountSettings.from_params(params),
                           progress=False)
@@ -101,36 +116,103 @@ class TableCache:
             if not os.path.isfile(os.path.join(folder, "probe.json")):
                 raise
         self.computed += 1
-        return key, probe
+        return KeptProbe(key, probe, checkpoint, params)
 
-    def cells(self, checkpoint, probe_key, probe, dataset, split, ns, params):
-        """``{n: cell}`` for every N: reused from ``cells/`` or evaluated (each image decoded
-        once for all missing N) and written there."""
+    def _cell_path(self, identity):
+        return os.path.join(self.folder, "cells", f"{_key(identity)}.json")
+
+    def _kept(self, path):
+        """The cell at ``path`` with its file name, or None when it is not made yet."""
+        if not os.path.isfile(path):
+            return None
+        self.reused += 1
+        return {**read_json(path), "file": path}
+
+    def _keep(self, path, document):
+        write_new_json(path, document, indent=1, sort_keys=False, allow_nan=False)
+        self.computed += 1
+        return {**document, "file": path}
+
+    def cells(self, kept, dataset, split, ns):
+        """``{n: cell}`` of a :class:`KeptProbe` for every N: reused from ``cells/`` or
+        evaluated (each image decoded once for all missing N) and written there."""
+        checkpoint, params = kept.checkpoint, kept.params
         annotations = self.digest(annotations_path(self.data_dir, dataset))
         paths, found = {}, {}
         for n in ns:
-            key = _key({"probe": probe_key, "dataset": dataset, "annotations_sha256": annotations,
-                        "split": split, "N": n, "eval": [params["input_shape"],
-                                                         params["preprocessing"]]})
-            paths[n] = os.path.join(self.folder, "cells", f"{key}.json")
-            if os.path.isfile(paths[n]):
-                found[n] = {**read_json(paths[n]), "file": paths[n]}
+            paths[n] = self._cell_path({
+                "probe": kept.key, "dataset": dataset, "annotations_sha256": annotations,
+                "split": split, "N": n, "eval": [params["input_shape"], params["preprocessing"]]})
+            kept = self._kept(paths[n])
+            if kept is not None:
+                found[n] = kept
         missing = [n for n in ns if n not in found]
-        self.reused += len(found)
         if missing:
             items = load_count_set(self.data_dir, dataset, split=split)
-            results = evaluate(self.encoder(checkpoint), probe, items,
+            results = evaluate(self.encoder(checkpoint), kept.probe, items,
                                CountSettings.from_params(params), missing, progress=False)
             for n, result in results.items():
-                document = {
+                found[n] = self._keep(paths[n], {
                     "encoder_path": checkpoint, "encoder_sha256": self.digest(checkpoint),
-                    "probe": probe_key, "dataset": dataset, "split": split, "N": n,
+                    "probe": kept.key, "dataset": dataset, "split": split, "N": n,
                     **json_ready(count_metrics(result.predictions, result.counts)),
                     "image_paths": result.image_paths,
                     "counts": result.counts.tolist(), "predictions": result.predictions.tolist(),
                     "created": timestamp(),
-                }
-                write_new_json(paths[n], document, indent=1, sort_keys=False, allow_nan=False)
-                found[n] = {**document, "file": paths[n]}
-                self.computed += 1
+                })
         return found
+
+    def mean_cells(self, noisy_set, dataset, split, ns):
+        """``{n: cell}`` of the mean predictor: every image counted as the mean label of
+        ``noisy_set`` (the same at every N), kept in ``cells/`` like an encoder's."""
+        noisy = self.digest(annotations_path(self.data_dir, noisy_set))
+        annotations = self.digest(annotations_path(self.data_dir, dataset))
+        found = {}
+        for n in ns:
+            path = self._cell_path({"mean_of": noisy_set, "noisy_sha256": noisy,
+                                    "dataset": dataset, "annotations_sha256": annotations,
+                                    "split": split, "N": n})
+            found[n] = self._kept(path)
+            if found[n] is None:
+                labels = [label for _, label in load_count_set(self.data_dir, noisy_set)]
+                items = load_count_set(self.data_dir, dataset, split=split)
+                counts = np.asarray([count for _, count in items], dtype=np.float64)
+                predictions = np.full(counts.shape, float(np.mean(labels)))
+                found[n] = self._keep(path, {
+                    "encoder_path": None, "probe": f"mean label of {noisy_set}",
+                    "noisy_set": noisy_set, "noisy_sha256": noisy, "dataset": dataset,
+                    "split": split, "N": n, **json_ready(count_metrics(predictions, counts)),
+                    "image_paths": [image for image, _ in items], "counts": counts.tolist(),
+                    "predictions": predictions.tolist(), "created": timestamp(),
+                })
+        return found
+
+    def rank_accuracy(self, kept, rank_pairs):
+        """The rank-accuracy cell of a :class:`KeptProbe` on ``rank_pairs`` (``(ranking set,
+        split)``): reused from ``cells/`` or scored and written there."""
+        return self._rank_cell(kept.key, rank_pairs, kept.params, lambda pairs: pair_rank_accuracy(
+            self.encoder(kept.checkpoint), kept.probe, pairs,
+            CountSettings.from_params(kept.params)), kept.checkpoint)
+
+    def mean_rank_accuracy(self, noisy_set, rank_pairs):
+        """The rank-accuracy cell of the mean predictor: a constant ties every pair."""
+        return self._rank_cell(f"mean label of {noisy_set}", rank_pairs, None,
+                               lambda pairs: rank_accuracy(np.zeros(len(pairs)),
+                                                           np.zeros(len(pairs))), None)
+
+    def _rank_cell(self, probe_key, rank_pairs, params, score, checkpoint):
+        dataset, split = rank_pairs
+        annotations = self.digest(annotations_path(self.data_dir, dataset))
+        path = self._cell_path({
+            "probe": probe_key, "ranking_set": dataset, "annotations_sha256": annotations,
+            "split": split,
+            "eval": params and [params["input_shape"], params["preprocessing"]]})
+        kept = self._kept(path)
+        if kept is not None:
+            return kept
+        pairs = load_ranking_set(self.data_dir, dataset, splits=(split,))[split]
+        return self._keep(path, {
+            "encoder_path": checkpoint, "probe": probe_key, "ranking_set": dataset,
+            "split": split, "pairs": len(pairs), "rank_accuracy": score(pairs),
+            "created": timestamp(),
+        })

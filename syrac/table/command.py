@@ -4,8 +4,9 @@
 
 Reads the recipe (:mod:`syrac.table.recipe`), checks it in full before any work, makes every
 encoder, probe and cell it needs (reusing what ``--out`` already holds: a killed run started
-again continues), and writes ``table.md``, ``table.csv``, ``table.tex`` and ``table.json`` to
-``--out`` (default ``tables/<recipe name>``), then prints the table.
+again continues), and writes ``table.md``, ``table.csv``, ``table.tex``, ``table.json`` and a
+figure per benchmark (``figure.<benchmark>.png``) to ``--out`` (default ``tables/<recipe
+name>``), then prints the table. ``python -m syrac demo`` is this command on its own recipe.
 """
 
 import argparse

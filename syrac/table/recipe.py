@@ -20,7 +20,14 @@ refused in one line naming the recipe and the key, before anything is trained or
       - {name: ImageNet only, untrained: true, set: [weights=imagenet]}
       - {name: SYRAC ranking, pretrain: {dataset: sha_removed}}
       - {name: authors' checkpoint, checkpoint: path/to/best_model_05.keras}
+      - {name: predict the mean noisy label, mean: true}
+    rank_accuracy: {dataset: sha_removed, split: val}   # optional: a rank-accuracy column
     literature: literature.csv      # optional, relative to the recipe file
+
+A ``mean`` row is the baseline every encoder must beat: it predicts the mean label of the noisy
+set for every image. ``rank_accuracy`` adds, beside each benchmark's MAE and RMSE, how often the
+row's probe counts a held-out ranking pair's source above its target (the mean row ties every
+pair: 0.5).
 
 Two optional keys make the data first: ``toy_world: {height: 64, ...}`` draws (or reuses, from
 the project's cache, :func:`syrac.common.files.cache_folder`, or from ``cache`` when given,
@@ -36,7 +43,7 @@ what these two keys ask for and then checks the data.
 import dataclasses
 import os
 
-from syrac.common.annotations import annotations_path, load_count_set
+from syrac.common.annotations import annotations_path, load_count_set, load_ranking_set
 from syrac.common.config import load_params, parse_overrides
 from syrac.common.errors import SyracError
 from syrac.common.files import cache_folder
@@ -45,10 +52,11 @@ from syrac.count.patches import check_grid
 
 RULES = ("fixed", "rank_val", "count_val")
 TOP_KEYS = {"data_dir", "params_dir", "params", "set", "seeds", "noisy_set", "N", "selection",
-            "benchmarks", "encoders", "literature", "title", "toy_world", "intra_rank"}
+            "benchmarks", "encoders", "literature", "title", "toy_world", "intra_rank",
+            "rank_accuracy"}
 INTRA_RANK_KEYS = {"out", "from", "levels", "scale", "chains", "placement", "min_side",
                    "val_fraction", "seed"}
-ENCODER_KINDS = ("untrained", "pretrain", "checkpoint")
+ENCODER_KINDS = ("untrained", "pretrain", "checkpoint", "mean")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +76,8 @@ class Benchmark:
 
 @dataclasses.dataclass(frozen=True)
 class EncoderRow:
-    """A table row: how its encoder is obtained (untrained, pre-trained, or a given checkpoint)."""
+    """A table row: how its encoder is obtained (untrained, pre-trained, or a given checkpoint),
+    or the mean predictor (kind ``mean``: no encoder)."""
 
     name: str
     kind: str
@@ -96,6 +105,7 @@ class Recipe:
     literature: str = None
     toy_world: tuple = None      # (cache folder, WorldConfig) when the recipe draws its data
     intra_rank: dict = None      # prepare intra-rank's options when the recipe makes that set
+    rank_pairs: tuple = None     # (ranking set, split) scored by the rank-accuracy column
 
     def params_for(self, row):
         """The validated parameters of ``row`` (the recipe's set, then the row's ``--set``)."""
@@ -191,8 +201,10 @@ def _encoder(path, index, entry, base):
         if not os.path.exists(checkpoint):
             _fail(path, f"'{where}.checkpoint' {checkpoint}: no such file or folder")
         return EncoderRow(name, kind, checkpoint=checkpoint, overrides=overrides)
-    if entry["untrained"] is not True:
-        _fail(path, f"'{where}.untrained' must be true")
+    if entry[kind] is not True:
+        _fail(path, f"'{where}.{kind}' must be true")
+    if kind == "mean" and overrides:
+        _fail(path, f"'{where}.set': the mean predictor ({name}) has no parameters to set")
     return EncoderRow(name, kind, overrides=overrides)
 
 
@@ -207,8 +219,8 @@ def _check_labelled(path, data_dir, dataset, split, why):
                     "count; a table cell needs a labelled split")
 
 
-def load_recipe(path):
-    """Read and check the recipe at ``path``; return a :class:`Recipe`."""
+def read_recipe_document(path):
+    """The recipe file at ``path`` as a mapping, unchecked (a driver may amend it first)."""
     if not os.path.isfile(path):
         raise SyracError(f"{path}: no such recipe file")
     try:
@@ -216,6 +228,17 @@ def load_recipe(path):
             document = load_yaml(handle.read())
     except Exception as error:  # noqa: BLE001 (any YAML failure is the same to the user)
         raise SyracError(f"{path}: malformed YAML: {str(error).splitlines()[0]}") from None
+    return document
+
+
+def load_recipe(path):
+    """Read and check the recipe at ``path``; return a :class:`Recipe`."""
+    return recipe_from_document(read_recipe_document(path), path)
+
+
+def recipe_from_document(document, path):
+    """Check a recipe mapping read from ``path`` (relative paths are read against its folder);
+    return a :class:`Recipe`. Every key is checked, and the data when it exists already."""
     if not isinstance(document, dict):
         _fail(path, "a recipe is a mapping of keys (see syrac/table/recipe.py)")
     unknown = sorted(set(document) - TOP_KEYS)
@@ -243,6 +266,7 @@ def load_recipe(path):
     names = [row.name for row in encoders]
     if len(set(names)) != len(names):
         _fail(path, f"encoder names must be distinct. Received: {names}")
+    rank_pairs = _rank_pairs(path, document.get("rank_accuracy"))
     literature = document.get("literature")
     if literature is not None:
         literature = _relative(str(literature), base)
@@ -259,7 +283,7 @@ def load_recipe(path):
         overrides=_strings(path, "set", document.get("set")), seeds=seeds,
         noisy_set=str(document["noisy_set"]), ns=ns, rule=rule, fixed_n=fixed_n,
         benchmarks=benchmarks, encoders=encoders, literature=literature,
-        toy_world=world, intra_rank=intra_rank,
+        toy_world=world, intra_rank=intra_rank, rank_pairs=rank_pairs,
     )
     for row in recipe.encoders:  # every row's parameters, and N against its input shape
         params = recipe.params_for(row)
@@ -307,6 +331,18 @@ def _toy_world(path, spec):
     return _relative(str(cache), os.path.dirname(os.path.abspath(path))), config
 
 
+def _rank_pairs(path, spec):
+    """``(ranking set, split)`` of a ``rank_accuracy`` key, checked; None without one."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) - {"dataset", "split"} \
+            or not isinstance(spec.get("dataset"), str) \
+            or not isinstance(spec.get("split", "val"), str):
+        _fail(path, f"'rank_accuracy' must be {{dataset: RANKING_SET, split: val}}. "
+                    f"Received: {spec!r}")
+    return spec["dataset"], spec.get("split", "val")
+
+
 def _intra_rank(path, spec):
     if spec is None:
         return None
@@ -322,7 +358,6 @@ def _make_intra_rank(path, data_dir, spec):
     if os.path.isfile(annotations_path(data_dir, spec["out"])):
         print(f"{annotations_path(data_dir, spec['out'])}: reusing the intra-image ranking set")
         return
-    from syrac.common.annotations import load_ranking_set
     from syrac.prepare.intra_rank import IntraRankRequest, prepare_intra_rank
 
     sources = sorted({source for source, _ in load_ranking_set(data_dir, spec["from"])["train"]})
@@ -343,6 +378,11 @@ def check_data(recipe):
         if benchmark.val_split:
             _check_labelled(path, recipe.data_dir, benchmark.dataset, benchmark.val_split,
                             f"benchmark {benchmark.title} (val_split)")
+    if recipe.rank_pairs is not None:
+        dataset, split = recipe.rank_pairs
+        if not os.path.isfile(annotations_path(recipe.data_dir, dataset)):
+            _fail(path, f"'rank_accuracy': no ranking set '{dataset}' in {recipe.data_dir}")
+        load_ranking_set(recipe.data_dir, dataset, splits=(split,))  # present and non-empty
     for row in recipe.encoders:
         if row.kind == "pretrain" and not os.path.isfile(
                 annotations_path(recipe.data_dir, row.dataset)):

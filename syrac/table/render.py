@@ -1,18 +1,24 @@
-"""The table, written four ways (Markdown, CSV, LaTeX, JSON), every cell naming its files.
+"""The table, written four ways (Markdown, CSV, LaTeX, JSON), every cell naming its files, and
+drawn once per benchmark.
 
-Rows are encoders, columns are benchmark x (MAE, RMSE) at the selected N; each value is the mean
-over the recipe's seeds (± the sample standard deviation when there are several). Below: the
-published results of the literature file, then the full grid over N of the reported split. Our
-``rmse`` is what the literature calls "MSE".
+Rows are encoders (and the mean predictor when the recipe has one), columns are benchmark x
+(MAE, RMSE, and rank accuracy on held-out pairs when the recipe asks) at the selected N; each
+value is the mean over the recipe's seeds (± the sample standard deviation when there are
+several). Below: the published results of the literature file, then the full grid over N of the
+reported split. Our ``rmse`` is what the literature calls "MSE". ``figure.<benchmark>.png``
+shows each row's MAE over seeds beside its predicted-vs-true counts.
 """
 
 import csv
 import io
+import itertools
 import json
 import os
+import typing
 
 from syrac.common.files import write_atomic
 from syrac.table.build import summary
+from syrac.table.rows import slug
 from syrac.table.selection import RULE_NOTES
 
 RMSE_NOTE = ('RMSE is the root mean squared error, which the crowd-counting literature reports '
@@ -30,11 +36,16 @@ def _cells(recipe, choices):
             table[(row.name, benchmark.title)] = {
                 "mae": summary(c.cell["mae"] for c in picked),
                 "rmse": summary(c.cell["rmse"] for c in picked),
+                **({"rank_accuracy": summary(c.rank["rank_accuracy"] for c in picked),
+                    "rank_sources": [c.rank["file"] for c in picked]}
+                   if recipe.rank_pairs else {}),
                 "N": sorted({c.n for c in picked}),
                 "epochs": [c.epoch for c in picked],
                 "seeds": [c.seed for c in picked],
                 "sources": [c.cell["file"] for c in picked],
                 "selected_on": sorted({f for c in picked for f in c.selected_on}),
+                "last_seed": {"counts": picked[-1].cell["counts"],
+                              "predictions": picked[-1].cell["predictions"]},
                 "grid": {n: {"mae": summary(c.grid[n]["mae"] for c in picked),
                              "rmse": summary(c.grid[n]["rmse"] for c in picked),
                              "sources": [c.grid[n]["file"] for c in picked]}
@@ -44,6 +55,7 @@ def _cells(recipe, choices):
 
 
 def _text(entry, digits=2):
+    """``mean ± sd`` of a :func:`~syrac.table.build.summary`, or "" for no entry."""
     if entry is None:
         return ""
     text = f"{entry['mean']:.{digits}f}"
@@ -68,9 +80,12 @@ def table_document(recipe, choices, literature):
         "title": recipe.title, "recipe": os.path.abspath(recipe.path), "rule": recipe.rule,
         "rule_note": RULE_NOTES[recipe.rule], "N": recipe.fixed_n, "grid_N": list(recipe.ns),
         "seeds": list(recipe.seeds), "rmse_note": RMSE_NOTE,
+        "rank_note": _rank_note(recipe),
+        "columns": [column.title for column in _columns(recipe)],
         "benchmarks": [b.title for b in recipe.benchmarks],
         "rows": [
-            {"encoder": row_name, "benchmark": benchmark, **cell,
+            {"encoder": row_name, "benchmark": benchmark,
+             **{key: value for key, value in cell.items() if key != "last_seed"},
              "grid": {str(n): grid for n, grid in cell["grid"].items()}}
             for (row_name, benchmark), cell in cells.items()
         ],
@@ -78,23 +93,76 @@ def table_document(recipe, choices, literature):
     }
 
 
-def markdown(recipe, document):
+class Column(typing.NamedTuple):
+    """A column of the main table: whose cell, which metric, and its headings."""
+
+    benchmark: str   # the cell's benchmark title
+    key: str         # "mae", "rmse" or "rank_accuracy"
+    title: str       # the Markdown heading
+    group: str       # the LaTeX group heading (a benchmark, or the rank accuracy's pairs)
+    short: str       # the LaTeX heading under the group
+    digits: int
+
+
+def _columns(recipe):
+    """The main table's :class:`Column` list, in order.
+
+    MAE and RMSE for each benchmark; the rank accuracy once at the end, since the row's epoch
+    does not depend on the benchmark, except under ``count_val``, which chooses an epoch per
+    benchmark: then once per benchmark, for the epoch chosen there.
+    """
+    columns = []
+    for benchmark in recipe.benchmarks:
+        title = benchmark.title
+        columns += [Column(title, "mae", f"{title} MAE", title, "MAE", 2),
+                    Column(title, "rmse", f"{title} RMSE", title, "RMSE", 2)]
+        if recipe.rank_pairs and recipe.rule == "count_val":
+            columns.append(Column(title, "rank_accuracy", f"{title} rank accuracy", title,
+                                  "rank acc.", 3))
+    if recipe.rank_pairs and recipe.rule != "count_val":
+        pairs = " ".join(recipe.rank_pairs)
+        columns.append(Column(recipe.benchmarks[0].title, "rank_accuracy",
+                              f"rank accuracy ({pairs})", "Rank accuracy", pairs, 3))
+    return columns
+
+
+def _rank_note(recipe):
+    if not recipe.rank_pairs:
+        return None
+    dataset, split = recipe.rank_pairs
+    return (f"Rank accuracy: how often a row's probe counts a pair's source above its target, "
+            f"on the {split} pairs of {dataset} (a tie counts one half, so the mean predictor "
+            "scores 0.5).")
+
+
+def main_table(recipe, document):
+    """The main table's Markdown lines: a row per encoder, the selected N's metrics."""
     cells = {(r["encoder"], r["benchmark"]): r for r in document["rows"]}
+    columns = _columns(recipe)
+    lines = ["| encoder | " + " | ".join(column.title for column in columns) + " |",
+             "|---" * (1 + len(columns)) + "|"]
+    for row in recipe.encoders:
+        values = []
+        for column in columns:
+            cell = cells.get((row.name, column.benchmark))
+            note = _n_note(recipe, cell) if cell and column.key == "mae" else ""
+            values.append(_text(cell and cell[column.key], column.digits) + note)
+        lines.append(f"| {row.name} | " + " | ".join(values) + " |")
+    return lines
+
+
+def markdown(recipe, document):
     seeds = document["seeds"]
     lines = [f"# {document['title']}", "",
              f"Selection: {document['rule_note']}. "
              + (f"Columns at N={document['N']}. " if document["N"] else "")
              + f"Mean{' ± sample standard deviation' if len(seeds) > 1 else ''} over seeds "
-             f"{seeds}. {RMSE_NOTE}", ""]
+             f"{seeds}. {RMSE_NOTE}" + (f" {document['rank_note']}" if document["rank_note"]
+                                        else ""), ""]
+    lines += main_table(recipe, document)
+    lines += [""] + [f"![{benchmark}]({name})" for benchmark, name in
+                     zip(document["benchmarks"], _figure_names(document))]
     header = "| encoder | " + " | ".join(f"{b} MAE | {b} RMSE" for b in document["benchmarks"])
-    lines += [header + " |", "|---" * (1 + 2 * len(document["benchmarks"])) + "|"]
-    for row in recipe.encoders:
-        values = []
-        for benchmark in document["benchmarks"]:
-            cell = cells.get((row.name, benchmark))
-            note = _n_note(recipe, cell) if cell else ""
-            values += [_text(cell and cell["mae"]) + note, _text(cell and cell["rmse"])]
-        lines.append(f"| {row.name} | " + " | ".join(values) + " |")
     if document["literature"]:
         lines += ["", "Published unsupervised results (the literature's \"MSE\" in the RMSE "
                       "column; see the sources below):", "",
@@ -124,9 +192,10 @@ def markdown(recipe, document):
     lines += ["", "## Sources", ""]
     for r in document["rows"]:
         epochs = ", ".join("-" if e is None else str(e) for e in r["epochs"])
+        files = r["sources"] + r.get("rank_sources", [])
         lines.append(f"- {r['encoder']} / {r['benchmark']} (seeds {r['seeds']}, epochs {epochs}): "
                      + ", ".join(os.path.relpath(s, os.path.dirname(os.path.dirname(s)))
-                                 for s in r["sources"]))
+                                 for s in files))
     return "\n".join(lines) + "\n"
 
 
@@ -138,37 +207,42 @@ def csv_text(document):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["kind", "encoder", "benchmark", "N", "mae_mean", "mae_sd", "rmse_mean",
-                     "rmse_sd", "seeds", "epochs", "selection", "sources"])
+                     "rmse_sd", "rank_accuracy_mean", "rank_accuracy_sd", "seeds", "epochs",
+                     "selection", "sources"])
     for r in document["rows"]:
+        ranked = r.get("rank_accuracy") or {"mean": "", "sd": ""}
         writer.writerow(["ours", r["encoder"], r["benchmark"], "/".join(map(str, r["N"])),
                          r["mae"]["mean"], r["mae"]["sd"], r["rmse"]["mean"], r["rmse"]["sd"],
+                         ranked["mean"], ranked["sd"],
                          " ".join(map(str, r["seeds"])), " ".join(map(str, r["epochs"])),
-                         document["rule"], " ".join(r["sources"])])
+                         document["rule"], " ".join(r["sources"] + r.get("rank_sources", []))])
     for r in document["rows"]:
         for n, cell in r["grid"].items():
             writer.writerow(["grid", r["encoder"], r["benchmark"], n, cell["mae"]["mean"],
-                             cell["mae"]["sd"], cell["rmse"]["mean"], cell["rmse"]["sd"],
+                             cell["mae"]["sd"], cell["rmse"]["mean"], cell["rmse"]["sd"], "", "",
                              " ".join(map(str, r["seeds"])), " ".join(map(str, r["epochs"])),
                              document["rule"], " ".join(cell["sources"])])
     for p in document["literature"]:
         writer.writerow(["literature", f"{p['method']} ({p['venue']})", p["dataset"], "",
-                         p["mae"], "", p["rmse"], "", "", "", "", p["source"]])
+                         p["mae"], "", p["rmse"], "", "", "", "", "", "", p["source"]])
     return out.getvalue()
 
 
 def latex(recipe, document):
     cells = {(r["encoder"], r["benchmark"]): r for r in document["rows"]}
-    columns = "l" + "rr" * len(document["benchmarks"])
-    lines = [r"\begin{tabular}{" + columns + "}", r"\toprule",
-             "Encoder & " + " & ".join(rf"\multicolumn{{2}}{{c}}{{{_tex(b)}}}"
-                                       for b in document["benchmarks"]) + r" \\",
-             " & " + " & ".join("MAE & RMSE" for _ in document["benchmarks"]) + r" \\",
+    columns = _columns(recipe)
+    groups = [(group, len(list(members)))
+              for group, members in itertools.groupby(column.group for column in columns)]
+    lines = [r"\begin{tabular}{l" + "r" * len(columns) + "}", r"\toprule",
+             "Encoder & " + " & ".join(rf"\multicolumn{{{width}}}{{c}}{{{_tex(group)}}}"
+                                       for group, width in groups) + r" \\",
+             " & " + " & ".join(_tex(column.short) for column in columns) + r" \\",
              r"\midrule"]
     for row in recipe.encoders:
         values = []
-        for benchmark in document["benchmarks"]:
-            cell = cells.get((row.name, benchmark))
-            values += [_tex(_text(cell and cell["mae"])), _tex(_text(cell and cell["rmse"]))]
+        for column in columns:
+            cell = cells.get((row.name, column.benchmark))
+            values.append(_tex(_text(cell and cell[column.key], column.digits)))
         lines.append(_tex(row.name) + " & " + " & ".join(values) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}",
               f"% {document['rule_note']}; seeds {document['seeds']}. {RMSE_NOTE}"]
@@ -180,10 +254,42 @@ def _tex(text):
             .replace("_", r"\_").replace("±", r"$\pm$"))
 
 
-def write_table(recipe, choices, literature, folder):
-    """Write ``table.md``, ``.csv``, ``.tex`` and ``.json`` to ``folder``; return the Markdown.
+def figure_name(benchmark):
+    """The file name of a benchmark's figure in the table's folder."""
+    return f"figure.{slug(benchmark)}.png"
 
-    The four files are made from the cells alone, so they are replaced by each run; the cells
+
+def _figure_names(document):
+    return [figure_name(benchmark) for benchmark in document["benchmarks"]]
+
+
+def _figures(recipe, choices, document, folder):
+    """Draw ``figure.<benchmark>.png`` per benchmark: each row's MAE over seeds, and its
+    predicted-vs-true counts in the last seed (written to a temporary name, then renamed)."""
+    from syrac.count.figures import encoder_comparison
+
+    cells = _cells(recipe, choices)
+    for benchmark, name in zip(document["benchmarks"], _figure_names(document)):
+        rows = {row.name: cells[(row.name, benchmark)] for row in recipe.encoders
+                if (row.name, benchmark) in cells}
+        path = os.path.join(folder, name)
+        staging = os.path.join(folder, f".{name}.tmp.png")
+        if os.path.exists(staging):  # left by a run killed while drawing
+            os.remove(staging)
+        encoder_comparison(
+            {row: {"mae": cell["mae"]} for row, cell in rows.items()},
+            {row: row for row in rows},
+            {row: (cell["last_seed"]["counts"], cell["last_seed"]["predictions"])
+             for row, cell in rows.items()},
+            staging, title=f"{document['title']}: {benchmark}")
+        os.replace(staging, path)
+
+
+def write_table(recipe, choices, literature, folder):
+    """Write ``table.md``, ``.csv``, ``.tex``, ``.json`` and the figures to ``folder``; return
+    the Markdown.
+
+    These files are made from the cells alone, so they are replaced by each run; the cells
     themselves are never rewritten.
     """
     document = table_document(recipe, choices, literature)
@@ -193,4 +299,5 @@ def write_table(recipe, choices, literature, folder):
                "table.json": json.dumps(document, indent=1, allow_nan=False) + "\n"}
     for name, content in outputs.items():
         write_atomic(os.path.join(folder, name), content.encode("utf-8"))
+    _figures(recipe, choices, document, folder)
     return text

@@ -37,14 +37,14 @@ def _untrained(row, seed, params, folder):
     return [Epoch(None, save_initial_encoder(params, seed, path))]
 
 
-def _pretrained(recipe, row, seed, folder):
+def _pretrained(recipe, row, seed, folder, fresh):
     request = PretrainRequest(
         experiment="training/baseline", params_dir=recipe.params_dir, params=recipe.params_name,
         set=[*recipe.overrides, *row.overrides], dataset=row.dataset, data_dir=recipe.data_dir,
         experiment_dir=os.path.join(folder, "runs"), experiment_name=slug(row.name), index=seed,
-        seed=seed, filter_classes=list(row.filter_classes),
+        seed=seed, filter_classes=list(row.filter_classes), new_run=fresh,
     )
-    run_dir = finished_run(request)
+    run_dir = None if fresh else finished_run(request)
     if run_dir is None:
         run_dir = run_pretraining(request)
     else:
@@ -55,10 +55,11 @@ def _pretrained(recipe, row, seed, folder):
             for epoch, path in run_folder.checkpoints().items()]
 
 
-def row_epochs(recipe, row, seed, folder):
-    """The :class:`Epoch` list of ``row`` for ``seed`` (one entry unless pre-trained)."""
+def row_epochs(recipe, row, seed, folder, *, fresh=False):
+    """The :class:`Epoch` list of ``row`` for ``seed`` (one entry unless pre-trained); with
+    ``fresh``, a pre-training row trains anew even when a finished run of it exists."""
     if row.kind == "checkpoint":
         return [Epoch(None, row.checkpoint)]
     if row.kind == "untrained":
         return _untrained(row, seed, recipe.params_for(row), folder)
-    return _pretrained(recipe, row, seed, folder)
+    return _pretrained(recipe, row, seed, folder, fresh)

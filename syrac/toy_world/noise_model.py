@@ -53,11 +53,11 @@ class CountNoise:
     def __init__(self, curve=ERROR_CURVE, scale=1.0):
         curve = [(float(n), float(error)) for n, error in curve]
         if not curve or any(n < 1 or error < 0 for n, error in curve):
-            raise SyracError(f"count noise curve needs points (N >= 1, error >= 0), got {curve}")
+            raise SyracError(f"count noise curve needs points (N >= 1, error >= 0). Received: {curve}")
         if any(b[0] <= a[0] for a, b in zip(curve, curve[1:])):
-            raise SyracError(f"count noise curve must have increasing N, got {curve}")
+            raise SyracError(f"count noise curve must have increasing N. Received: {curve}")
         if not (isinstance(scale, (int, float)) and scale >= 0):
-            raise SyracError(f"count noise scale must be a number >= 0, got {scale!r}")
+            raise SyracError(f"count noise scale must be a number >= 0. Received: {scale!r}")
         self.curve = curve
         self.scale = float(scale)
         self._log_n = np.log([n for n, _ in curve])

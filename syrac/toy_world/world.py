@@ -96,23 +96,23 @@ class WorldConfig:
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise SyracError(f"toy world: {name} must be a positive integer, got {value!r}")
+                raise SyracError(f"toy world: {name} must be a positive integer. Received: {value!r}")
         if min(self.height, self.width) < 16:
-            raise SyracError(f"toy world: images must be at least 16x16, got "
+            raise SyracError(f"toy world: images must be at least 16x16. Received: "
                              f"{self.height}x{self.width}")
         if not isinstance(self.max_people, int) or self.max_people < 2:
-            raise SyracError(f"toy world: max_people must be an integer >= 2, "
-                             f"got {self.max_people!r}")
+            raise SyracError(f"toy world: max_people must be an integer >= 2. "
+                             f"Received: {self.max_people!r}")
         if not 0 < self.rank_val_fraction < 1:
-            raise SyracError(f"toy world: rank_val_fraction must lie in (0, 1), "
-                             f"got {self.rank_val_fraction}")
+            raise SyracError(f"toy world: rank_val_fraction must lie in (0, 1). "
+                             f"Received: {self.rank_val_fraction}")
         low, high = self.removal_range
         if not 0 <= low <= high <= 1:
-            raise SyracError(f"toy world: removal_range must satisfy 0 <= low <= high <= 1, "
-                             f"got {self.removal_range}")
+            raise SyracError(f"toy world: removal_range must satisfy 0 <= low <= high <= 1. "
+                             f"Received: {self.removal_range}")
         if not self.noisy_counts or any(int(n) != n or n < 1 for n in self.noisy_counts):
-            raise SyracError(f"toy world: noisy_counts must be integers >= 1, "
-                             f"got {self.noisy_counts}")
+            raise SyracError(f"toy world: noisy_counts must be integers >= 1. "
+                             f"Received: {self.noisy_counts}")
         CountNoise(self.noise_curve, self.noise_scale)
         return self
 

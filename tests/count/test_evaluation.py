@@ -30,7 +30,8 @@ def items(tmp_path_factory):
 def test_patch_predictions_and_sums(items, n, batch_size):
     probe = CountProbe(weights=[1.0, 2.0, 0.5])
     result = evaluate_patchwise(
-        channel_means, probe, items, SHAPE, n, batch_size, "resnet_v2", progress=False
+        channel_means, probe, items, SHAPE, n, batch_size=batch_size, preprocessing="resnet_v2",
+        progress=False
     )
     scaling = InputScaling("resnet_v2")
     patch_height, patch_width = SHAPE[0] // n, SHAPE[1] // n
@@ -63,13 +64,15 @@ def test_every_grid_from_one_decoding_equals_each_grid_alone(items):
         decoded.append(int(images.shape[0]))
         return channel_means(images)
 
-    together = evaluate_patchwise_grids(counting_encoder, probe, items, SHAPE, [1, 2, 3], 7,
-                                        progress=False)
+    together = evaluate_patchwise_grids(counting_encoder, probe, items, SHAPE, [1, 2, 3],
+                                        batch_size=7, progress=False)
     assert sum(decoded) == len(items) * (1 + 4 + 9)  # every patch of every grid encoded once
     for n in (1, 2, 3):
-        alone = evaluate_patchwise(channel_means, probe, items, SHAPE, n, 5, progress=False)
+        alone = evaluate_patchwise(channel_means, probe, items, SHAPE, n, batch_size=5,
+                                   progress=False)
         np.testing.assert_allclose(together[n].patch_predictions, alone.patch_predictions,
                                    rtol=1e-6)
         np.testing.assert_allclose(together[n].predictions, alone.predictions, rtol=1e-6)
     with pytest.raises(ValueError, match="distinct"):
-        evaluate_patchwise_grids(channel_means, probe, items, SHAPE, [2, 2], 4, progress=False)
+        evaluate_patchwise_grids(channel_means, probe, items, SHAPE, [2, 2], batch_size=4,
+                                 progress=False)

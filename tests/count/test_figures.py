@@ -45,7 +45,8 @@ def test_figures_are_written_once(tmp_path):
     figures.error_by_count_range(predicted, true, str(paths["errors"]), title="bench, N=2")
     figures.predicted_vs_true(predicted, true, str(paths["scatter"]), mae=1.17, rmse=1.29)
     figures.patch_grids(
-        [path for path, _ in items], [32, 48, 3], 2, patch_predictions, true, str(paths["grid"])
+        [path for path, _ in items], [32, 48, 3], 2, patch_predictions, true,
+        path=str(paths["grid"])
     )
     for path in paths.values():
         assert path.read_bytes()[:8] == PNG_MAGIC

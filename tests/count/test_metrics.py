@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from syrac.count.metrics import count_metrics, json_ready, r2_score
+from syrac.count.metrics import count_metrics, json_ready, r2_score, rank_accuracy
 
 
 def test_metrics_on_hand_computed_vectors():
@@ -49,3 +49,15 @@ def test_constant_true_counts_give_undefined_r2_written_as_null():
 def test_bad_inputs_are_refused(predicted, true, message):
     with pytest.raises(ValueError, match=message):
         count_metrics(predicted, true)
+
+
+def test_rank_accuracy_counts_a_tie_as_one_half():
+    # pairs: right, wrong, tie, right -> (1 + 0 + 0.5 + 1) / 4
+    assert rank_accuracy([3.0, 1.0, 2.0, 5.0], [1.0, 2.0, 2.0, 4.9]) == 0.625
+    assert rank_accuracy([7.0] * 5, [7.0] * 5) == 0.5  # a constant predictor
+
+
+@pytest.mark.parametrize("source, target", [([], []), ([1.0, 2.0], [1.0])])
+def test_rank_accuracy_needs_paired_scores(source, target):
+    with pytest.raises(ValueError, match="as many sources as targets"):
+        rank_accuracy(source, target)

@@ -9,6 +9,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+import yaml
 
 from syrac.common.annotations import load_count_set
 from syrac.common.config import validate
@@ -16,7 +17,8 @@ from syrac.rank.backbones import tiny_cnn
 from syrac.rank.training import initial_encoder
 from tests.conftest import REPO, run_wrapper, training_command
 
-DEMO_ROWS = ("ranked", "imagenet", "untrained", "mean")
+DEMO_ROWS = ("ranking-pre-trained encoder", "ImageNet encoder, before ranking",
+             "same encoder, untrained (random init)", "predict the mean noisy label")
 
 
 def run_demo(*arguments):
@@ -48,68 +50,93 @@ def quick_demo(tmp_path_factory, local_imagenet_weights):
     return root, arguments, result
 
 
-@pytest.mark.slow
-def test_quick_demo_prints_the_comparison_table(quick_demo):
-    _, _, result = quick_demo
-    lines = result.stdout.splitlines()
-    header = lines.index("| predictor | MAE | RMSE | rank accuracy |")
-    rows = [line for line in lines[header + 2: header + 6]]
-    assert [row.split("|")[1].strip() for row in rows] == [
-        "ranking-pre-trained encoder", "ImageNet encoder, before ranking",
-        "same encoder, untrained (random init)", "predict the mean noisy label"]
-    root, _, _ = quick_demo
-    first_results = sorted(glob.glob(str(root / "out" / "results.*.json")))[0]  # this run's
-    summary = json.load(open(first_results))["summary"]
-    for row, key in zip(rows, DEMO_ROWS):  # the printed table is the recorded summary
-        cells = [cell.strip() for cell in row.split("|")[2:5]]
-        for cell, metric in zip(cells, ("mae", "rmse", "rank_accuracy")):
-            assert float(cell) == pytest.approx(summary[key][metric]["mean"], abs=0.006)
+def _printed_table(stdout):
+    """``{row: [cells]}`` of the table the demo prints last."""
+    lines = stdout.splitlines()
+    header = max(i for i, line in enumerate(lines) if line.startswith("| encoder |"))
+    rows = [line.split("|")[1:-1] for line in lines[header + 2:] if line.startswith("| ")]
+    return lines[header], {row[0].strip(): [cell.strip() for cell in row[1:]] for row in rows}
 
 
 @pytest.mark.slow
-def test_quick_demo_writes_results_figures_and_runs(quick_demo):
+def test_quick_demo_prints_the_table_of_its_recipe(quick_demo):
+    root, _, result = quick_demo
+    header, printed = _printed_table(result.stdout)
+    assert header == ("| encoder | Toy bench MAE | Toy bench RMSE | "
+                      "rank accuracy (toy_rank val) |")
+    assert list(printed) == list(DEMO_ROWS)
+    document = json.load(open(root / "out" / "table.json"))
+    for row in document["rows"]:  # the printed table is the table's, from the same cells
+        cells = printed[row["encoder"]]
+        assert cells == [f"{row['mae']['mean']:.2f}", f"{row['rmse']['mean']:.2f}",
+                         f"{row['rank_accuracy']['mean']:.3f}"]
+
+
+@pytest.mark.slow
+def test_quick_demo_writes_its_recipe_cells_figures_and_runs(quick_demo,
+                                                            local_imagenet_weights):
     root, _, _ = quick_demo
     out = root / "out"
-    results_file = sorted(glob.glob(str(out / "results.*.json")))[0]  # the fixture's run
-    results = json.load(open(results_file))
-    assert set(results["summary"]) == set(DEMO_ROWS)
-    (seed,) = results["seeds"]
+    document = json.load(open(out / "table.json"))
+    rows = {row["encoder"]: row for row in document["rows"]}
     data_dir = glob.glob(str(root / "cache" / "*" / "data"))[0]
     truth = np.array([count for _, count in load_count_set(data_dir, "toy_bench", "test")])
     labels = [label for _, label in load_count_set(data_dir, "toy_noisy")]
-    expected_mae = np.mean(np.abs(truth - np.mean(labels)))
-    assert results["summary"]["mean"]["mae"]["mean"] == pytest.approx(expected_mae)
-    assert results["summary"]["mean"]["rank_accuracy"]["mean"] == 0.5
-    for row in ("ranked", "imagenet", "untrained"):
-        record = seed["rows"][row]
-        evaluation = json.load(open(record["results"]))  # the finetune experiment's own file
-        assert evaluation["mae"] == pytest.approx(record["mae"])
-        assert evaluation["counts"] == truth.tolist()
-        assert os.path.exists(evaluation["figures"]["predicted_vs_true"])
-    hyperparams = json.load(open(os.path.join(seed["run_dir"], "hyperparams.json")))
+    mean = rows["predict the mean noisy label"]
+    assert mean["mae"]["mean"] == pytest.approx(np.mean(np.abs(truth - np.mean(labels))))
+    assert mean["rank_accuracy"]["mean"] == 0.5
+    for name in DEMO_ROWS[:3]:
+        (source,) = rows[name]["sources"]
+        cell = json.load(open(source))
+        assert cell["counts"] == truth.tolist() and cell["mae"] == rows[name]["mae"]["mean"]
+    encoders = {name: json.load(open(rows[name]["sources"][0]))["encoder_path"]
+                for name in DEMO_ROWS[:3]}
+    (run_dir,) = glob.glob(str(out / "runs" / "*" / "toy_rank" / "0" / "*"))
+    assert os.path.dirname(encoders[DEMO_ROWS[0]]) == run_dir
+    hyperparams = json.load(open(os.path.join(run_dir, "hyperparams.json")))
     assert hyperparams["weights"].endswith("tiny_cnn_notop.weights.h5")  # ranking from "ImageNet"
     assert hyperparams["input_shape"] == [32, 43, 3]
+    imagenet, untrained = (keras.models.load_model(encoders[name]) for name in DEMO_ROWS[1:3])
+    stand_in = tiny_cnn(input_shape=(32, 43, 3))
+    stand_in.load_weights(local_imagenet_weights)  # the "ImageNet" row starts from the file
+    np.testing.assert_array_equal(imagenet.weights[0].numpy(), stand_in.weights[0].numpy())
+    assert not np.array_equal(untrained.weights[0].numpy(), stand_in.weights[0].numpy())
+    recipe = yaml.safe_load(open(out / "recipe.yaml"))
+    assert recipe["set"][-1].startswith("weights=") and recipe["toy_world"]["height"] == 32
     for name in ("toy_world_samples.png", "demo_results.png"):
         with open(root / "figures" / name, "rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert glob.glob(str(out / "results.*.md")) and glob.glob(str(out / "world_samples.*.png"))
+    assert glob.glob(str(out / "world_samples.*.png")) and (out / "table.md").exists()
 
 
 @pytest.mark.slow
-def test_rerunning_the_demo_reuses_finished_seeds_and_keeps_old_results(quick_demo):
-    root, arguments, _ = quick_demo
+def test_rerunning_the_demo_reuses_every_run_and_cell(quick_demo):
+    root, arguments, first = quick_demo
     runs_before = glob.glob(str(root / "out" / "runs" / "*" / "*" / "*" / "*"))
-    results_before = sorted(glob.glob(str(root / "out" / "results.*.json")))
+    cells_before = {p: os.stat(p).st_mtime_ns for p in glob.glob(str(root / "out" / "cells" / "*"))}
     result = run_demo(*arguments)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Seed 0: reusing the finished run" in result.stdout
+    assert "seed 0: reusing the finished pre-training" in result.stdout
     assert "Toy world: reusing" in result.stdout
+    assert "0 probe(s) and cell(s) computed" in result.stdout
     assert glob.glob(str(root / "out" / "runs" / "*" / "*" / "*" / "*")) == runs_before
-    results_after = sorted(glob.glob(str(root / "out" / "results.*.json")))
-    assert set(results_before) < set(results_after)
-    first, last = (json.load(open(path))["summary"] for path in (results_after[0],
-                                                                 results_after[-1]))
-    assert first == last
+    assert {p: os.stat(p).st_mtime_ns
+            for p in glob.glob(str(root / "out" / "cells" / "*"))} == cells_before
+    assert _printed_table(result.stdout) == _printed_table(first.stdout)
+
+
+@pytest.mark.slow
+def test_the_table_command_on_the_demos_recipe_prints_the_demos_table(quick_demo):
+    """One driver: ``syrac table`` on the recipe the demo wrote finds every cell made."""
+    root, _, first = quick_demo
+    out = root / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "syrac", "table", str(out / "recipe.yaml"), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "0 probe(s) and cell(s) computed" in result.stdout
+    assert _printed_table(result.stdout) == _printed_table(first.stdout)
 
 
 @pytest.mark.slow
@@ -138,6 +165,7 @@ def test_untrained_encoder_is_the_one_pre_training_starts_from(data_dir, tmp_pat
     (["--seeds", "1", "1"], "--seeds must be distinct"),
     (["--N", "0"], "--N must be a positive integer"),
     (["--size", "8", "8"], "--size must be at least"),
+    (["--size", "20", "20"], "--size must be at least 32 32"),
     (["--imagenet_weights", "/nowhere/resnet.h5"], "/nowhere/resnet.h5: no such file"),
     (["--set", "epochs=zero"], "epochs"),
     (["--noise_scale", "-1"], "count noise scale must be a number >= 0"),

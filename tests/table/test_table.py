@@ -6,9 +6,14 @@ import os
 import pathlib
 import shutil
 
+import numpy as np
 import pytest
 
 from syrac.__main__ import main as syrac_main
+from syrac.common.annotations import load_count_set, load_ranking_set
+from syrac.count.encoder_loading import load_encoder
+from syrac.count.features import extract_features
+from syrac.count.probe import CountProbe
 from syrac.common.errors import SyracError
 from syrac.fixtures import make_count_set, make_ranking_set
 from syrac.table.literature import read_literature
@@ -50,7 +55,9 @@ def write_recipe(folder, data, **changes):
         "benchmarks": [{"dataset": "bench", "split": "test", "val_split": "val",
                         "label": "Bench"}],
         "encoders": [{"name": "untrained", "untrained": True},
-                     {"name": "SYRAC ranking", "pretrain": {"dataset": "rank"}}],
+                     {"name": "SYRAC ranking", "pretrain": {"dataset": "rank"}},
+                     {"name": "mean label", "mean": True}],
+        "rank_accuracy": {"dataset": "rank", "split": "val"},
         "literature": "literature.csv",
     }
     recipe.update(changes)
@@ -79,7 +86,8 @@ def test_table_files_agree_with_the_cells_they_name(first_table):
     out = folder / "out"
     assert {p.name for p in out.iterdir()} >= {"table.md", "table.csv", "table.tex",
                                                "table.json", "cells", "probes", "runs"}
-    assert [r["encoder"] for r in document["rows"]] == ["untrained", "SYRAC ranking"]
+    assert [r["encoder"] for r in document["rows"]] == ["untrained", "SYRAC ranking",
+                                                         "mean label"]
     for row in document["rows"]:
         (source,) = row["sources"]
         cell = json.loads(open(source).read())
@@ -101,6 +109,34 @@ def test_table_files_agree_with_the_cells_they_name(first_table):
     assert "\\begin{tabular}" in (out / "table.tex").read_text()
     pretrained = document["rows"][1]
     assert pretrained["epochs"][0] in (1, 2)
+    assert "| Bench rank accuracy |" in markdown  # count_val: an epoch, so a column, per benchmark
+    with open(out / "figure.bench.png", "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_the_mean_row_and_the_rank_accuracy_agree_with_a_count_by_hand(first_table, table_data):
+    folder, _, document = first_table
+    rows = {row["encoder"]: row for row in document["rows"]}
+    labels = [label for _, label in load_count_set(str(table_data), "noisy")]
+    truth = np.array([count for _, count in load_count_set(str(table_data), "bench", "test")])
+    mean = rows["mean label"]
+    assert mean["mae"]["mean"] == pytest.approx(np.mean(np.abs(truth - np.mean(labels))))
+    assert mean["rank_accuracy"]["mean"] == 0.5  # a constant ties every pair
+    pairs = load_ranking_set(str(table_data), "rank", splits=("val",))["val"]
+    for name in ("untrained", "SYRAC ranking"):
+        (rank_file,) = rows[name]["rank_sources"]
+        cell = json.loads(open(rank_file).read())
+        assert (cell["ranking_set"], cell["split"], cell["pairs"]) == ("rank", "val", len(pairs))
+        probe = CountProbe.load(folder / "out" / "probes" / cell["probe"])
+        encoder = load_encoder(cell["encoder_path"])
+        flat = [path for pair in pairs for path in pair]  # one image per pass, in pair order
+        features = extract_features(encoder, flat, probe.record.input_shape, 1,
+                                    probe.record.preprocessing, progress=False)
+        source, target = probe.predict(features).reshape(-1, 2).T
+        assert not np.any(np.isclose(source, target))  # no tie that batching could flip
+        expected = np.mean(source > target)
+        assert cell["rank_accuracy"] == expected == rows[name]["rank_accuracy"]["mean"]
 
 
 @pytest.mark.slow
@@ -214,15 +250,19 @@ def test_the_quick_toy_recipe_runs_end_to_end(tmp_path):
     assert syrac_main(["table", str(recipe), "--out", str(tmp_path / "out")]) == 0
     document = json.loads((tmp_path / "out" / "table.json").read_text())
     assert [r["encoder"] for r in document["rows"]] == [
-        "none (untrained)", "intra-image ranking", "SYRAC ranking"]
+        "none (untrained)", "intra-image ranking", "SYRAC ranking",
+        "predict the mean noisy label"]
     assert all(set(r["grid"]) == {"1", "2"} for r in document["rows"])
+    assert [r["rank_accuracy"]["mean"] for r in document["rows"]][-1] == 0.5
+    assert all(0 <= r["rank_accuracy"]["mean"] <= 1 for r in document["rows"])
     assert document["rule"] == "rank_val" and document["N"] == 1
     intra = json.loads(next((tmp_path / "world").glob("*/data/toy_intra_rank/annotations.json"))
                        .read_text())
     assert intra["train"] and intra["val"]
 
 
-@pytest.mark.parametrize("name", ["paper.yaml", "toy.yaml", "toy_quick.yaml"])
+@pytest.mark.parametrize("name", sorted(path.name for path in
+                                         (REPO / "config" / "recipes").glob("*.yaml")))
 def test_shipped_recipes_declare_their_command_runtime_and_numbers(name):
     text = (REPO / "config" / "recipes" / name).read_text()
     header = text.split("\n\n")[0] if not text.startswith("#") else \
