@@ -2,7 +2,7 @@
 
 import argparse
 
-from syrac.common.numbers import integer, number
+from syrac.common.numbers import integer, number, positive_integer, seed
 from syrac.common.output_folders import OutputFolder
 from syrac.rank.request import DEFAULT_STARTUP_TIMEOUT, STRATEGIES
 
@@ -37,7 +37,7 @@ def training_parser(prog="train_wrapper.py", params_dir="./config/"):
                         help="parameter set name in --params_dir (default: the experiment's)")
     parser.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
                         help="override hyper-parameters, e.g. --set epochs=1 input_shape=[64,96,3]")
-    parser.add_argument("--seed", type=integer, default=None,
+    parser.add_argument("--seed", type=seed, default=None,
                         help="random seed (default: drawn at random and recorded in args.json)")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue the interrupted run in RUN_DIR")
@@ -71,7 +71,7 @@ def finetune_parser(prog="finetune_wrapper.py", params_dir="./config/"):
     parser.add_argument("--split", default="test",
                         help="split of --test_data to evaluate on (default: test; NWPU-Crowd's "
                              "test labels are not public, evaluate it with --split val)")
-    parser.add_argument("--N", type=integer, default=None,
+    parser.add_argument("--N", type=positive_integer, default=None,
                         help="evaluate on an N x N grid of patches (required unless --stage fit)")
     parser.add_argument("--experiment_path", default="runs",
                         help="folder that --model_path is relative to")
@@ -85,6 +85,6 @@ def finetune_parser(prog="finetune_wrapper.py", params_dir="./config/"):
                         help="override hyper-parameters, e.g. --set eval_batch_size=32")
     parser.add_argument("--stage", choices=["both", "fit", "evaluate"], default="both",
                         help="fit the probe, evaluate it, or both (the authors' behaviour)")
-    parser.add_argument("--seed", type=integer, default=None, help="random seed")
+    parser.add_argument("--seed", type=seed, default=None, help="random seed")
     return parser
 

@@ -12,6 +12,7 @@ The cases that need a process of their own (SIGINT mid-epoch, a run folder held 
 process) are in ``test_run_lock.py`` and at the end of this module.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tifffile
+import yaml
 from PIL import Image
 
 import finetune_wrapper
@@ -352,10 +354,10 @@ def test_float_counts_are_read_as_they_are(count_data):
 
 
 @pytest.mark.parametrize("value, message", [
-    ("0", "--N must be a positive integer"),
-    ("-2", "--N must be a positive integer"),
-    ("abc", "--N: invalid integer value: 'abc'"),
-    ("2.5", "--N: invalid integer value: '2.5'"),
+    ("0", "--N: must be a positive integer. Received: '0'"),
+    ("-2", "--N: must be a positive integer. Received: '-2'"),
+    ("abc", "--N: must be a positive integer. Received: 'abc'"),
+    ("2.5", "--N: must be a positive integer. Received: '2.5'"),
     ("1e9", "too large for the input shape"),
 ])
 def test_finetune_refuses_a_nonsense_n(count_data, capsys, value, message):
@@ -474,10 +476,10 @@ def test_synth_names_a_bad_source_image(tmp_path, capsys):
 # ----------------------------------------------------------------------------- demo
 
 @pytest.mark.parametrize("argv, message", [
-    (["--seeds", "one"], "--seeds: invalid integer value: 'one'"),
+    (["--seeds", "one"], "--seeds: must be an integer in 0 .. 2**32 - 1. Received: 'one'"),
     (["--size", "0", "0"], "--size must be at least"),
     (["--noise_scale", "nan"], "--noise_scale: invalid number value: 'nan'"),
-    (["--N", "-1"], "--N must be a positive integer"),
+    (["--N", "-1"], "--N: must be a positive integer. Received: '-1'"),
 ])
 def test_demo_refuses_nonsense_options(tmp_path, capsys, argv, message):
     _refused(_syrac, ["demo", "--quick", "--out", tmp_path / "out", "--cache", tmp_path / "cache",
@@ -533,3 +535,264 @@ def test_ctrl_c_mid_epoch_then_the_same_command_finishes_the_run(tmp_path):
     assert sorted(p.name for p in run_dir.glob("best_model_*")) == [
         "best_model_01.keras", "best_model_02.keras"]
     assert not (run_dir / ".lock").exists()
+
+
+# ----------------------------------------------------------------------------- seeds, Keras names,
+# non-finite labels (issue 23): each refused where it is read, naming what the user typed
+
+SEED_MESSAGE = "must be an integer in 0 .. 2**32 - 1"
+
+
+@pytest.mark.parametrize("value", ["-1", str(2**32)])
+def test_every_seed_option_refuses_a_seed_numpy_cannot_take(ranking_data, count_data, tmp_path,
+                                                           capsys, value):
+    data, _ = ranking_data
+    before = sorted(os.listdir(tmp_path))
+    _refused(_train, training_command(data, tmp_path / "runs", "x", "--seed", value), capsys,
+             "--seed", SEED_MESSAGE, repr(value))
+    counts, runs = count_data
+    _refused(_finetune, finetune_command(counts, runs, **{"--seed": value}), capsys,
+             "--seed", SEED_MESSAGE)
+    _refused(_syrac, ["prepare", "ucf_qnrf", "--src", tmp_path, "--data_dir", tmp_path / "d",
+                      "--seed", value], capsys, "--seed", SEED_MESSAGE)
+    _refused(_syrac, ["prepare", "intra-rank", "--images", data / "rank", "--data_dir",
+                      tmp_path / "d", "--seed", value], capsys, "--seed", SEED_MESSAGE)
+    _refused(_syrac, ["synth", "noisy-counts", "--data_dir", tmp_path / "d", "--out", "c",
+                      "--preset", tmp_path, "--seed", value], capsys, "--seed", SEED_MESSAGE)
+    for option in ("--world_seed", "--seeds"):
+        _refused(_syrac, ["demo", "--quick", "--out", tmp_path / "out", "--cache",
+                          tmp_path / "cache", option, value], capsys, option, SEED_MESSAGE)
+    assert sorted(os.listdir(tmp_path)) == before  # nothing written by any of them
+
+
+@pytest.mark.parametrize("key, value, named", [
+    ("seeds", [0, -3], "'seeds'"),
+    ("toy_world", {"seed": 2**32}, "toy world: seed"),
+    ("intra_rank", {"out": "i", "from": "toy_rank", "seed": -1}, "'intra_rank.seed'"),
+])
+def test_a_recipe_seed_out_of_range_is_refused_by_file_and_key(tmp_path, capsys, key, value,
+                                                               named):
+    document = yaml.safe_load((REPO / "config" / "recipes" / "toy_quick.yaml").read_text())
+    document.update(params_dir=str(REPO / "config"), **{key: value})
+    document["toy_world"]["cache"] = str(tmp_path / "cache")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump(document))
+    _refused(_syrac, ["table", recipe, "--out", tmp_path / "out"], capsys, str(recipe), named,
+             SEED_MESSAGE)
+    assert sorted(os.listdir(tmp_path)) == ["recipe.yaml"]
+
+
+@pytest.mark.parametrize("setting, key", [
+    ("loss=NotALoss", "'loss'"),
+    ("initializations=not_an_initializer", "'initializations'"),
+])
+def test_a_name_keras_does_not_know_is_refused_before_any_work(ranking_data, tmp_path, capsys,
+                                                             setting, key):
+    data, _ = ranking_data
+    line = _refused(_train, training_command(data, tmp_path / "runs", "x", "--set", setting),
+                    capsys, "--set", key, "Keras knows", setting.split("=")[1])
+    assert "binary_crossentropy" in line or "glorot_uniform" in line  # the accepted names
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("where, text, message", [
+    ("labels", "{id},nan,street,0,0", "line 1: the count must be a finite number"),
+    ("labels", "{id},inf,street,0,0", "line 1: the count must be a finite number"),
+    ("points", "nan 12 4 5 0 1", "line 1: a head's x and y must be finite numbers"),
+])
+def test_a_non_finite_jhu_label_is_refused_by_file_and_line(tmp_path, capsys, where, text,
+                                                            message):
+    from syrac.prepare import raw_fixtures
+
+    raw = tmp_path / "raw"
+    raw_fixtures.make_jhu_crowd(raw)
+    train = raw / "jhu_crowd_v2.0" / "train"
+    first = sorted((train / "images").iterdir())[0].stem
+    path = train / "image_labels.txt" if where == "labels" else train / "gt" / f"{first}.txt"
+    lines = path.read_text().splitlines()
+    lines[0] = text.format(id=first)
+    path.write_text("\n".join(lines) + "\n")
+    _refused(_syrac, ["prepare", "jhu_crowd", "--src", raw, "--data_dir", tmp_path / "data"],
+             capsys, str(path), message)
+    assert not (tmp_path / "data").exists() or os.listdir(tmp_path / "data") == []
+
+
+# ----------------------------------------------------------------------------- count and export
+
+@pytest.fixture(scope="module")
+def probed_checkpoint(tmp_path_factory):
+    """A tiny encoder checkpoint with a probe fitted by the Count core, and a photo to count."""
+    from syrac.count.core import CountSettings, fit_probe
+    from syrac.count.encoder_loading import load_encoder
+    from syrac.count.probe_folder import ProbeFolder
+
+    root = tmp_path_factory.mktemp("probed")
+    make_count_set(str(root / "data"), "synth", images=4)
+    run = root / "run"
+    run.mkdir()
+    checkpoint = run / "best_model_01.keras"
+    build_encoder("tiny_cnn", [32, 48, 3], None).save(checkpoint)
+    settings = CountSettings((32, 48, 3), "resnet_v2", 2, 2)
+    probe = fit_probe(load_encoder(str(checkpoint)), load_count_set(str(root / "data"), "synth"),
+                      settings, progress=False)
+    ProbeFolder.of_checkpoint(str(checkpoint)).save_probe(probe)
+    photo = root / "photo.png"
+    _write_with_pil(_rgb(40, 60), photo)
+    return root, checkpoint, photo
+
+
+@pytest.mark.parametrize("command", ["count", "export"])
+def test_count_and_export_refuse_n_zero_instead_of_counting_at_one(probed_checkpoint, tmp_path,
+                                                                   capsys, command):
+    _, checkpoint, photo = probed_checkpoint
+    argv = (["count", photo, "--out", tmp_path / "counts"] if command == "count"
+            else ["export", "--out", tmp_path / "counter.keras"])
+    _refused(_syrac, [*argv, "--model", checkpoint, "--N", "0"], capsys,
+             "--N: must be a positive integer. Received: '0'")
+    assert os.listdir(tmp_path) == []
+
+
+def test_count_model_mistakes_name_the_model_and_what_it_is(probed_checkpoint, tmp_path, capsys):
+    from syrac.count.probe import CountProbe
+    from syrac.count.probe_folder import ProbeFolder
+
+    _, checkpoint, photo = probed_checkpoint
+    run = checkpoint.parent
+
+    def count(model):
+        return _refused(_syrac, ["count", photo, "--model", model, "--out", tmp_path / "c"],
+                        capsys, f"--model {model}")
+
+    assert "did you mean one of its checkpoints" in count(run)  # a run folder
+    foreign = tmp_path / "classifier.keras"
+    inputs = keras_input = tf.keras.Input((8,))
+    tf.keras.Model(keras_input, tf.keras.layers.Dense(3)(inputs)).save(foreign)
+    assert "an encoder maps (batch, height, width, 3) images" in count(foreign)
+    wrong = tmp_path / "wrong" / "best_model_01.keras"
+    wrong.parent.mkdir()
+    shutil.copy(checkpoint, wrong)
+    record = ProbeFolder.of_checkpoint(str(checkpoint)).load_probe().record
+    ProbeFolder.of_checkpoint(str(wrong)).save_probe(
+        CountProbe(np.ones(10), dataclasses.replace(record, feature_dim=10)))
+    line = count(wrong)
+    assert "expects 10 features" in line and str(ProbeFolder.of_checkpoint(str(wrong)).probe_path) \
+        in line
+    assert not (tmp_path / "c").exists()
+
+
+def test_recipe_mistakes_name_the_recipe_and_its_key(tmp_path, capsys):
+    document = yaml.safe_load((REPO / "config" / "recipes" / "toy_quick.yaml").read_text())
+    document.update(params_dir=str(REPO / "config"), N=[1, 100])
+    document["toy_world"]["cache"] = str(tmp_path / "cache")
+    document["selection"]["N"] = 1
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump(document))
+    line = _refused(_syrac, ["table", recipe, "--out", tmp_path / "out"], capsys,
+                    f"{recipe}: 'N' 100 is too large for the input shape 32x43")
+    assert "--N" not in line
+    _refused(_syrac, ["table", tmp_path, "--out", tmp_path / "out"], capsys,
+             f"{tmp_path}: a folder, not a recipe file")
+    document.update(N=[1], set=["epochs=zero"])
+    recipe.write_text(yaml.safe_dump(document))
+    line = _refused(_syrac, ["table", recipe, "--out", tmp_path / "out"], capsys, str(recipe),
+                    "'set'", "'epochs' must be a positive integer")
+    assert "--set" not in line
+    assert sorted(os.listdir(tmp_path)) == ["recipe.yaml"]
+
+
+# ----------------------------------------------------------------------------- damaged records
+
+@pytest.mark.parametrize("job, key", [
+    ([1, 2], "a job record is a JSON object. Received: list"),
+    ({"command": "noisy-counts", "settings": {}}, "missing the key 'items'"),
+    ({"command": "remove-people", "settings": {}, "items": []}, "missing the key 'split'"),
+    ({"command": "noisy-counts", "settings": {}, "items": "a"}, "'items' must be a list"),
+])
+def test_synth_merge_names_a_damaged_job_file_and_its_key(tmp_path, capsys, job, key):
+    folder = tmp_path / "data" / "counts"
+    folder.mkdir(parents=True)
+    (folder / "job.json").write_text(json.dumps(job))
+    _refused(_syrac, ["synth", "merge", "--data_dir", tmp_path / "data", "--out", "counts"],
+             capsys, str(folder / "job.json"), key)
+    assert os.listdir(folder) == ["job.json"]
+
+
+def _interrupted_run(data, runs, tmp_path):
+    """A run folder as a kill after its first backup leaves it (status running)."""
+    from syrac.rank.run_folder import RunFolder
+
+    assert _train(training_command(data, runs, "x", "--set", "epochs=1")) in (None, 0)
+    (finished,) = (runs / "x" / "rank" / "0").iterdir()
+    run_dir = tmp_path / "copy" / finished.name
+    shutil.copytree(finished, run_dir)
+    RunFolder(str(run_dir)).write_status("running")
+    return run_dir
+
+
+@pytest.mark.slow
+def test_resume_refuses_damaged_records_by_file_and_key(ranking_data, tmp_path, capsys):
+    data, _ = ranking_data
+    run_dir = _interrupted_run(data, tmp_path / "runs", tmp_path)
+    args = run_dir / "args.json"
+    recorded = json.loads(args.read_text())
+    for damaged, message in [({}, "missing the key 'data_dir'"),
+                             ([], "the recorded arguments are a JSON object"),
+                             ({**recorded, "seed": -4}, "'seed' must be an integer in 0 .. 2**32 - 1")]:
+        args.write_text(json.dumps(damaged))
+        _refused(_train, ["--experiment", "training/baseline", "--resume", run_dir], capsys,
+                 str(args), message)
+    args.write_text(json.dumps(recorded))
+    (run_dir / "status.json").write_text("[1]")
+    _refused(_train, ["--experiment", "training/baseline", "--resume", run_dir], capsys,
+             str(run_dir / "status.json"), "a run status is an object")
+    assert (run_dir / "best_model_01.keras").exists()  # nothing of the run is removed
+
+
+def _interrupted_after_an_epoch(data, runs):
+    """Train 3 epochs with a backup after every batch; stop the run with Ctrl-C once its
+    backup is past the first epoch; return the run folder (interrupted, with a backup)."""
+    import time
+
+    argv = training_command(data, runs, "x", "--set", "epochs=3", "backup_every_n_batches=1")
+    process = subprocess.Popen([sys.executable, "train_wrapper.py", *argv], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    start = time.monotonic()
+    while time.monotonic() - start < 300 and process.poll() is None:
+        positions = list((runs / "x" / "rank" / "0").glob("*/backup/position.json"))
+        try:
+            if positions and json.loads(positions[0].read_text())["epoch"] >= 1:
+                break
+        except (ValueError, KeyError, OSError):
+            pass  # read while it was being replaced
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err[-2000:]
+    (run_dir,) = (runs / "x" / "rank" / "0").iterdir()
+    return run_dir
+
+
+@pytest.mark.slow
+def test_resume_of_a_cut_backup_or_a_repeated_epoch_row(tmp_path, capsys):
+    data = tmp_path / "data"
+    make_ranking_set(str(data), "rank", train_pairs=24, val_pairs=2)
+    interrupted = _interrupted_after_an_epoch(data, tmp_path / "runs")
+    cut, repeated = tmp_path / "cut" / interrupted.name, tmp_path / "repeated" / interrupted.name
+    for copy in (cut, repeated):
+        shutil.copytree(interrupted, copy, ignore=shutil.ignore_patterns(".lock"))
+    position = json.loads((cut / "backup" / "position.json").read_text())
+    weights = cut / "backup" / position["weights"]
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # a copy cut short
+    before = _listing(cut)
+    _refused(_train, ["--experiment", "training/baseline", "--resume", cut], capsys,
+             str(weights), "the backup's weights cannot be read", "cannot resume from it")
+    assert _listing(cut) == before  # nothing removed, nothing rewritten
+    lines = (repeated / "results.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]][:1] == ["0"]
+    (repeated / "results.csv").write_text("\n".join([lines[0], lines[1], *lines[1:]]) + "\n")
+    assert _train(["--experiment", "training/baseline", "--resume", str(repeated)]) in (None, 0)
+    epochs = [line.split(",")[0] for line in
+              (repeated / "results.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1", "2"]

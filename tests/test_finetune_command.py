@@ -266,7 +266,7 @@ def test_encoder_settings_precedence():
     [
         ({"--test_data": "missing"}, r"missing/annotations\.json: no such file"),
         ({"--train_data": "negative"}, r"count must not be negative\. Received: count=-3"),
-        ({"--N": "0"}, r"--N must be a positive integer .*N=0"),
+        ({"--N": "0"}, r"--N: must be a positive integer. Received: '0'"),
         ({"--N": "40"}, r"--N 40 is too large for the input shape 32x48"),
         ({"--model_path": "MODEL/unknown.keras"}, r"unknown\.keras: no such file or folder"),
     ],

@@ -16,6 +16,7 @@ import os
 import yaml
 
 from syrac.common.errors import SyracError
+from syrac.common.keras_names import INITIALIZERS, LOSSES
 from syrac.common.numbers import as_integer, as_number, load_yaml
 
 # The parameter sets ship inside the package (config/ at the repository root links here), so
@@ -77,8 +78,9 @@ def _weights(value):
 
 def _loss(value):
     if isinstance(value, str):
-        return value != ""
-    return isinstance(value, dict) and isinstance(value.get("class_name"), str)
+        return value in LOSSES
+    return isinstance(value, dict) and value.get("class_name") in LOSSES \
+        and isinstance(value.get("config", {}), dict)
 
 
 def _one_of(choices):
@@ -86,10 +88,6 @@ def _one_of(choices):
         return value in choices
 
     return check
-
-
-def _string(value):
-    return isinstance(value, str) and value != ""
 
 
 PAPER = object()  # the default of a key every parameter set must give (the paper's values)
@@ -109,11 +107,16 @@ SCHEMA = {
         "'imagenet', null, or a path to a local .h5 weights file",
         PAPER,
     ),
-    "initializations": (_string, "a Keras initializer name", PAPER),
+    "initializations": (
+        _one_of(INITIALIZERS),
+        f"an initializer Keras knows, one of {list(INITIALIZERS)}",
+        PAPER,
+    ),
     "optimizer": (_one_of(OPTIMIZERS), f"one of {list(OPTIMIZERS)}", PAPER),
     "loss": (
         _loss,
-        "a Keras loss name or {class_name, config}",
+        f"a loss Keras knows, by name or as {{class_name, config}}, the name one of "
+        f"{list(LOSSES)}",
         PAPER,
     ),
     "augment": (
@@ -288,27 +291,29 @@ def find_params_file(params_dir, name):
     return found[0]
 
 
-def parse_overrides(assignments):
-    """Parse ``["epochs=1", "input_shape=[64,96,3]"]`` into a dict (values read as YAML)."""
+def parse_overrides(assignments, source="--set"):
+    """Parse ``["epochs=1", "input_shape=[64,96,3]"]`` into a dict (values read as YAML);
+    ``source`` names where they were written (the option, or a recipe's key) in errors."""
     overrides = {}
     for assignment in assignments or []:
         key, separator, text = assignment.partition("=")
         key = key.strip()
         if not separator or not key:
             raise SyracError(
-                f"--set expects key=value pairs. Received: {assignment!r}"
+                f"{source} expects key=value pairs. Received: {assignment!r}"
             )
         try:
             overrides[key] = load_yaml(text)
         except yaml.YAMLError:
             raise SyracError(
-                f"--set {key}: cannot read value {text!r}"
+                f"{source} {key}: cannot read value {text!r}"
             ) from None
     return overrides
 
 
-def load_params(params_dir, name="baseline", overrides=None):
-    """Load parameter set ``name`` from ``params_dir``, apply ``--set`` overrides, validate.
+def load_params(params_dir, name="baseline", overrides=None, source="--set"):
+    """Load parameter set ``name`` from ``params_dir``, apply ``--set`` overrides (written at
+    ``source``, named in errors), validate.
 
     Returns:
         (params, path): the validated parameter dict and the file it came from.
@@ -317,7 +322,7 @@ def load_params(params_dir, name="baseline", overrides=None):
     params = _read_mapping(path)
     params = validate(params, source=path)
     if overrides:
-        validate(overrides, source="--set", complete=False)
+        validate(overrides, source=source, complete=False)
         params.update(overrides)
-        params = validate(params, source="--set")
+        params = validate(params, source=source)
     return params, path

@@ -7,14 +7,21 @@ place that reads a number goes through this module instead:
 - :func:`parse_number` turns text into an ``int`` or ``float`` with Python's own literal rules
   (underscores between digits allowed), or returns ``None``;
 - :func:`integer` and :func:`number` are ``argparse`` types built on it (``--N 3.`` is 3, an
-  integer option given ``2.5`` is refused as not an integer);
+  integer option given ``2.5`` is refused as not an integer); :func:`seed` is the type of every
+  seed option, and :func:`as_seed` reads a seed anywhere else (recipes, configurations);
+  :func:`positive_integer` is the type of ``--N`` and every other count of things;
 - :func:`load_yaml` reads YAML with every such literal resolved to a float or an int.
 """
 
+import argparse
 import math
 import re
 
 import yaml
+
+# NumPy's and TensorFlow's generators take seeds in 0 .. 2**32 - 1; outside it they raise.
+SEED_LIMIT = 2**32
+SEED_RANGE = "an integer in 0 .. 2**32 - 1"
 
 _DIGITS = r"[0-9](?:_?[0-9])*"
 _FLOAT = re.compile(
@@ -74,6 +81,37 @@ def number(text):
     if value is None or not math.isfinite(value):
         raise ValueError(text)
     return float(value)
+
+
+def finite_number(value):
+    """``value`` (a number or its text) as a finite int or float, else ``None`` (NaN and
+    infinity are numbers to Python, never a count or a coordinate)."""
+    value = as_number(value)
+    return value if value is not None and math.isfinite(value) else None
+
+
+def positive_integer(text):
+    """``argparse`` type of a count of things (``--N``): a whole number >= 1. A zero is refused
+    here, never taken for "not given"."""
+    value = as_integer(text)
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer. Received: {text!r}")
+    return value
+
+
+def as_seed(value):
+    """``value`` (a number or its text) as a seed NumPy and TensorFlow accept, else ``None``."""
+    value = as_integer(value)
+    return value if value is not None and 0 <= value < SEED_LIMIT else None
+
+
+def seed(text):
+    """``argparse`` type of a seed: a whole number in 0 .. 2**32 - 1 (argparse names the
+    option in its message)."""
+    value = as_seed(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be {SEED_RANGE}. Received: {text!r}")
+    return value
 
 
 class _NumberLoader(yaml.SafeLoader):

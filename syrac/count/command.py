@@ -20,7 +20,7 @@ import os
 
 from syrac.common.errors import SyracError, listed
 from syrac.common.files import timestamp, unique_path, write_atomic, write_json_atomic
-from syrac.common.numbers import integer
+from syrac.common.numbers import positive_integer
 from syrac.common.output_folders import OutputFolder
 
 
@@ -32,7 +32,7 @@ def parser(prog):
     result.add_argument("--model", required=True,
                         help="an exported counter (.keras) or a pre-training checkpoint with its "
                              "fitted probe")
-    result.add_argument("--N", type=integer, default=None,
+    result.add_argument("--N", type=positive_integer, default=None,
                         help="patches per side (default: the counter's, or 1 for a checkpoint)")
     result.add_argument("--out", default="counts", action=OutputFolder,
                         help="each run writes a new timestamped folder in here (default: counts)")

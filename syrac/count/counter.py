@@ -114,14 +114,21 @@ def counter_from_model(path, n=None):
             raise SyracError(f"--model {path} is a counter exported for N={counter.n}; "
                              f"--N {n} would need another export (or leave --N out)")
         return counter
-    probe = _probe_of(path)
-    if not path.endswith(".keras") or os.path.isdir(path):
-        raise SyracError(f"--model {path}: a counter is built from a .keras encoder checkpoint "
-                         "(TF SavedModel encoders can be evaluated by finetune_wrapper.py only)")
+    from syrac.count.core import check_probe_fits
     from syrac.count.encoder_loading import load_encoder
 
-    encoder = load_encoder(path).source
-    counter = PatchCounter(encoder, n=n or 1, image_shape=probe.record.input_shape,
+    try:
+        loaded = load_encoder(path)  # names a run folder's checkpoints, a foreign model, ...
+        if loaded.kind != "keras":
+            raise SyracError(f"{path}: a counter is built from a .keras encoder checkpoint (TF "
+                             "SavedModel encoders can be evaluated by finetune_wrapper.py only)")
+        probe = _probe_of(path)
+        check_probe_fits(probe, loaded, ProbeFolder.of_checkpoint(path).probe_path)
+    except SyracError as error:
+        raise SyracError(f"--model {error}" if str(error).startswith(path)
+                         else f"--model {path}: {error}") from None
+    counter = PatchCounter(loaded.source, n=1 if n is None else n,
+                           image_shape=probe.record.input_shape,
                            preprocessing=probe.record.preprocessing,
                            head_weights=probe.weights, name="patch_counter")
     counter(tf.zeros([1, *counter.image_shape]))  # built, so that it saves and exports whole

@@ -17,7 +17,7 @@ import argparse
 import os
 
 from syrac.common.errors import SyracError
-from syrac.common.numbers import integer
+from syrac.common.numbers import positive_integer
 
 FORMATS = ("keras", "saved_model")
 
@@ -27,7 +27,7 @@ def parser(prog):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("--model", required=True,
                         help="a .keras pre-training checkpoint with its fitted probe")
-    result.add_argument("--N", type=integer, required=True, help="patches per side")
+    result.add_argument("--N", type=positive_integer, required=True, help="patches per side")
     result.add_argument("--out", required=True,
                         help="the counter: a .keras file, or a folder with --format saved_model")
     result.add_argument("--format", choices=FORMATS, default="keras",

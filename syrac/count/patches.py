@@ -15,20 +15,21 @@ from keras import ops
 from syrac.common.errors import SyracError
 
 
-def check_grid(n, height, width):
-    """Refuse a grid size ``n`` that is not a positive integer fitting an ``height x width`` image.
+def check_grid(n, height, width, spelled="--N"):
+    """Refuse a grid size ``n`` that is not a positive integer fitting an ``height x width`` image,
+    naming it as the user wrote it (``spelled``: the option, or a recipe's key).
 
     Returns:
         ``n`` as a Python int.
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise SyracError(
-            f"--N must be a positive integer (patches per side). Received: N={n!r}"
+            f"{spelled} must be a positive integer (patches per side). Received: N={n!r}"
         )
     n = int(n)
     if height // n < 1 or width // n < 1:
         raise SyracError(
-            f"--N {n} is too large for the input shape {height}x{width}: patches of "
+            f"{spelled} {n} is too large for the input shape {height}x{width}: patches of "
             f"{height // n}x{width // n} pixels; N can be at most {min(height, width)}"
         )
     return n

@@ -39,10 +39,10 @@ import sys
 
 import yaml
 
-from syrac.common.config import PACKAGED_CONFIG_DIR
+from syrac.common.config import PACKAGED_CONFIG_DIR, load_params, parse_overrides
 from syrac.common.errors import SyracError
 from syrac.common.files import cache_folder, timestamp, write_atomic
-from syrac.common.numbers import integer, number
+from syrac.common.numbers import integer, number, positive_integer, seed
 from syrac.common.output_folders import OutputFolder
 
 RECIPES_DIR = os.path.join(PACKAGED_CONFIG_DIR, "recipes")
@@ -61,7 +61,7 @@ def parser(prog="python -m syrac demo"):
     )
     parser.add_argument("--quick", action="store_true",
                         help="smaller world, 64x85 images, fewer steps (under 2 minutes)")
-    parser.add_argument("--seeds", type=integer, nargs="+", default=None,
+    parser.add_argument("--seeds", type=seed, nargs="+", default=None,
                         help="pre-training seeds; the table gives mean ± sd over them "
                              "(default: the recipe's, 0)")
     parser.add_argument("--out", default=None, action=OutputFolder,
@@ -69,14 +69,14 @@ def parser(prog="python -m syrac demo"):
     parser.add_argument("--cache", default=cache_folder("toy_world"), action=OutputFolder,
                         help="where toy worlds are kept, one folder per configuration "
                              "(default: %(default)s, the project's one cache)")
-    parser.add_argument("--world_seed", type=integer, default=None,
+    parser.add_argument("--world_seed", type=seed, default=None,
                         help="seed of the toy world (default: the recipe's, 0)")
     parser.add_argument("--noise_scale", type=number, default=None,
                         help="multiplies the spread of the noisy counts around the asked N "
                              "(0: exact labels; see syrac/toy_world/noise_model.py)")
     parser.add_argument("--size", type=integer, nargs=2, metavar=("HEIGHT", "WIDTH"),
                         help="image and input size (default 96 128, or 64 85 with --quick)")
-    parser.add_argument("--N", type=integer, default=None,
+    parser.add_argument("--N", type=positive_integer, default=None,
                         help="patches per side when counting benchmark images (default 1: "
                              "toy benchmark images are no larger than the generated ones)")
     parser.add_argument("--imagenet_weights", default=None, metavar="H5",
@@ -97,8 +97,6 @@ def _check_arguments(args):
     if args.seeds is not None and (len(set(args.seeds)) != len(args.seeds)
                                    or min(args.seeds) < 0):
         raise SyracError(f"--seeds must be distinct non-negative integers. Received: {args.seeds}")
-    if args.N is not None and args.N < 1:
-        raise SyracError(f"--N must be a positive integer. Received: {args.N}")
     if args.size is not None and min(args.size) < 32:
         raise SyracError(f"--size must be at least 32 32 (the encoder's smallest input). "
                          f"Received: {args.size}")
@@ -177,6 +175,7 @@ def run(args):
     preset = "quick" if args.quick else "full"
     imagenet = imagenet_weights(args)
     document = demo_document(args, imagenet)
+    load_params(document["params_dir"], document["params"], parse_overrides(args.set))  # --set
     from syrac.table.recipe import recipe_from_document  # loads TensorFlow
 
     recipe = recipe_from_document(document, recipe_file(args))

@@ -12,7 +12,7 @@ Each benchmark writes ``DATA/<NAME>/annotations.json`` with ``train``, ``val`` a
 import argparse
 import importlib
 
-from syrac.common.numbers import integer, number
+from syrac.common.numbers import integer, number, seed
 from syrac.common.output_folders import OutputFolder
 
 # Sub-command name -> converter module (under syrac.prepare).
@@ -60,7 +60,7 @@ def _add_benchmark(subparsers, name):
         parser.add_argument("--val_fraction", type=number, default=0.1,
                             help="share of train carved out as val, never from test "
                                  "(default 0.1; 0 for none)")
-        parser.add_argument("--seed", type=integer, default=0,
+        parser.add_argument("--seed", type=seed, default=0,
                             help="seed of the val draw (default 0); the list is recorded in "
                                  "meta.val")
         parser.add_argument("--val_list", default=None, metavar="FILE",
@@ -98,7 +98,7 @@ def _add_intra_rank(subparsers):
     parser.add_argument("--val_fraction", type=number, default=default("val_fraction"),
                         help="share of the images (with all their crops) in val (default %(default)s, "
                              "at least one image)")
-    parser.add_argument("--seed", type=integer, default=default("seed"), help="seed of crops and split (default %(default)s)")
+    parser.add_argument("--seed", type=seed, default=default("seed"), help="seed of crops and split (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing DATA/NAME/annotations.json")
 

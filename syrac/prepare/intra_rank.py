@@ -34,6 +34,7 @@ from PIL import Image, UnidentifiedImageError
 from syrac.common.annotations import annotations_path, load_ranking_set
 from syrac.common.errors import SyracError
 from syrac.common.files import timestamp
+from syrac.common.numbers import SEED_RANGE, as_seed
 from syrac.common.validation_split import draw_validation
 from syrac.prepare.folders import IMAGE_SUFFIXES, natural_key
 from syrac.prepare.summary import format_table
@@ -70,6 +71,22 @@ class IntraRankRequest:
     @classmethod
     def from_options(cls, options):
         return cls(**vars(options))
+
+    def check(self, spelled=lambda field: f"--{field}"):
+        """Refuse a setting out of range, named as ``spelled(field)`` (the option, or the
+        recipe key a table made the request from)."""
+        problems = [
+            (self.levels < 2, "levels", "at least 2", self.levels),
+            (not 0 < self.scale < 1, "scale", "in (0, 1)", self.scale),
+            (self.chains < 1, "chains", "a positive integer", self.chains),
+            (self.min_side < 1, "min_side", "a positive integer", self.min_side),
+            (not 0 <= self.val_fraction < 1, "val_fraction", "in [0, 1)", self.val_fraction),
+            (as_seed(self.seed) != self.seed, "seed", SEED_RANGE, self.seed),
+        ]
+        for failed, field, requirement, value in problems:
+            if failed:
+                raise SyracError(f"{spelled(field)} must be {requirement}. Received: {value!r}")
+        return self
 
 
 def default_of(field_name):
@@ -180,12 +197,7 @@ def prepare_intra_rank(args):
     Args:
         args: an :class:`IntraRankRequest`.
     """
-    if args.levels < 2:
-        raise SyracError(f"--levels must be at least 2. Received: levels={args.levels}")
-    if not 0 < args.scale < 1:
-        raise SyracError(f"--scale must be in (0, 1). Received: scale={args.scale}")
-    if args.chains < 1 or args.min_side < 1:
-        raise SyracError("--chains and --min_side must be positive integers")
+    args.check()
     if already_prepared(args.data_dir, args.out, dataclasses.asdict(args)):
         print(f"{os.path.join(args.data_dir, args.out)} was prepared by this same command; "
               "nothing to do")

@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from syrac.common.errors import SyracError
+from syrac.common.numbers import as_number, finite_number
 from syrac.prepare.folders import (
     IMAGE_SUFFIXES,
     find_root,
@@ -57,15 +58,17 @@ def read_labels(path):
         if not line.strip():
             continue
         fields = [field.strip() for field in line.split(",")]
-        try:
-            count = float(fields[1])
-        except (IndexError, ValueError):
-            if number == 1 and len(fields) >= 2 and not fields[1].replace(".", "").isdigit():
+        count = finite_number(fields[1]) if len(fields) >= 2 else None
+        if count is None and len(fields) >= 2 and as_number(fields[1]) is not None:
+            raise SyracError(f"{path}: line {number}: the count must be a finite number. "
+                             f"Received: {fields[1]!r}")
+        if count is None:
+            if number == 1 and len(fields) >= 2:
                 continue  # a header line ("id,count,...")
             raise SyracError(
                 f"{path}: line {number}: expected 'id,count,scene,weather,distractor'. "
                 f"Received: {line.strip()!r}"
-            ) from None
+            )
         if count < 0:
             raise SyracError(f"{path}: line {number}: negative count {fields[1]}")
         if fields[0] in counts:
@@ -81,12 +84,12 @@ def read_points(path):
         fields = line.replace(",", " ").split()
         if not fields:
             continue
-        try:
-            points.append((float(fields[0]), float(fields[1])))
-        except (IndexError, ValueError):
-            raise SyracError(
-                f"{path}: line {number}: expected 'x y w h o b'. Received: {line.strip()!r}"
-            ) from None
+        point = [finite_number(field) for field in fields[:2]]
+        if len(point) < 2 or None in point:
+            problem = "a head's x and y must be finite numbers" if len(point) == 2 and all(
+                as_number(field) is not None for field in fields[:2]) else "expected 'x y w h o b'"
+            raise SyracError(f"{path}: line {number}: {problem}. Received: {line.strip()!r}")
+        points.append(tuple(float(value) for value in point))
     return np.asarray(points, dtype=np.float64).reshape(-1, 2)
 
 

@@ -79,6 +79,8 @@ def scalar(path, value, what):
     value = np.asarray(unwrap(value))
     if value.size != 1 or not np.issubdtype(value.dtype, np.number):
         raise SyracError(f"{path}: {what} must be a number. Received: {value!r}")
+    if not np.isfinite(value.reshape(())):
+        raise SyracError(f"{path}: {what} must be a finite number. Received: {value.reshape(())!r}")
     return float(value.reshape(()))
 
 

@@ -14,6 +14,7 @@ refused (use ``--split val``). A test image that does have a json (labels obtain
 gets its count like any other.
 """
 
+import math
 import os
 
 import numpy as np
@@ -68,8 +69,9 @@ def read_json_points(path):
             f"{path}: 'points' must be a list of [x, y] pairs. Received: shape {points.shape}"
         )
     stated = document.get("human_num")
-    if isinstance(stated, bool) or not isinstance(stated, (int, float, type(None))):
-        raise SyracError(f"{path}: 'human_num' must be a number. Received: {stated!r}")
+    if isinstance(stated, bool) or not isinstance(stated, (int, float, type(None))) \
+            or (stated is not None and not math.isfinite(stated)):
+        raise SyracError(f"{path}: 'human_num' must be a finite number. Received: {stated!r}")
     return points, stated
 
 

@@ -42,11 +42,21 @@ def _epoch_of(row):
         return None
 
 
+def _one_row_per_epoch(rows, before):
+    """The rows of epochs < ``before``, one per epoch (the last written), in epoch order."""
+    last = {}
+    for row in rows:
+        if _epoch_of(row) is not None and _epoch_of(row) < before:
+            last[_epoch_of(row)] = row
+    return [last[epoch] for epoch in sorted(last)]
+
+
 def keep_epochs_before(results_csv, epoch):
-    """Drop the rows of epochs >= ``epoch`` from ``results.csv``; True if any was dropped."""
+    """Keep in ``results.csv`` one row per epoch < ``epoch`` (the last written, should an edit
+    or a damaged copy have repeated one), in epoch order; True if anything was dropped."""
     fieldnames, rows = read_rows(results_csv)
-    kept = [row for row in rows if _epoch_of(row) is not None and _epoch_of(row) < epoch]
-    if len(kept) == len(rows):
+    kept = _one_row_per_epoch(rows, epoch)
+    if kept == rows:
         return False
     _write_rows(results_csv, fieldnames, kept)
     return True
@@ -57,7 +67,7 @@ def write_epoch_row(results_csv, epoch, logs):
     keys = sorted(logs)
     fieldnames, rows = read_rows(results_csv)
     fieldnames = ["epoch", *keys] if not fieldnames else fieldnames
-    kept = [row for row in rows if _epoch_of(row) is not None and _epoch_of(row) < epoch]
+    kept = _one_row_per_epoch(rows, epoch)
     kept.append({"epoch": epoch, **{key: logs[key] for key in keys if key in fieldnames}})
     _write_rows(results_csv, fieldnames, kept)
 

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -76,6 +77,33 @@ def _addresses(cluster, task_type):
     return addresses
 
 
+def _endpoints(address):
+    """The ``(ip, port)`` pairs ``host:port`` resolves to here; ``{(host, port)}`` when the host
+    does not resolve from this machine (a name only the cluster's network knows)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, int(port), proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return {(host.lower(), int(port))}
+    return {(info[4][0], int(port)) for info in infos}
+
+
+def _check_distinct(tasks):
+    """Refuse two tasks at one address: written twice, or two names of one host and port
+    (``localhost:2222`` and ``127.0.0.1:2222``); each would wait for a peer that never comes."""
+    seen = {}
+    for name, address in tasks:
+        for endpoint in _endpoints(address):
+            if endpoint in seen:
+                other, other_address = seen[endpoint]
+                same = "the same address" if other_address == address else \
+                    f"{other_address!r}, the same host and port"
+                _fail(f"TF_CONFIG {name} is {address!r} and {other} is {same}; every task "
+                      "needs an address of its own")
+            seen[endpoint] = (name, address)
+
+
 def read_cluster(environ=None):
     """Parse and check ``TF_CONFIG``; return this process's :class:`ClusterTask`.
 
@@ -104,6 +132,8 @@ def read_cluster(environ=None):
         _fail(f"TF_CONFIG cluster.chief lists {len(chiefs)} tasks; there is at most one chief")
     if not chiefs + workers:
         _fail("TF_CONFIG cluster lists no worker")
+    _check_distinct([(f"cluster.chief[{i}]", a) for i, a in enumerate(chiefs)]
+                    + [(f"cluster.worker[{i}]", a) for i, a in enumerate(workers)])
     task_type, index = task.get("type"), task.get("index")
     if task_type not in TASK_TYPES or task_type not in cluster:
         _fail(f"TF_CONFIG task.type is {task_type!r}, not one of the cluster's task types "

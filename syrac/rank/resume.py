@@ -146,5 +146,5 @@ def reconcile_run_folder(run_dir, position):
         if os.path.basename(path) not in named:
             remove(path)
     if keep_epochs_before(folder.results_csv, done):
-        removed.append("results.csv rows of epochs >= %d" % done)
+        removed.append(f"results.csv rows of epochs >= {done} or repeated")
     return removed

@@ -17,6 +17,7 @@ operating system drops the lock of a killed process, so a stale ``.lock`` never 
 
 import csv
 import errno
+import json
 import math
 import os
 import re
@@ -25,6 +26,7 @@ import shutil
 from syrac.common.errors import SyracError
 from syrac.common.folder_lock import LOCK_NAME, FolderLock  # noqa: F401 (LOCK_NAME re-exported)
 from syrac.common.files import read_json, timestamp, write_json_atomic
+from syrac.common.numbers import SEED_RANGE, as_seed
 
 RESULTS_FILE = "results.csv"
 STATUS_FILE = "status.json"
@@ -193,7 +195,12 @@ class RunFolder:
 
     # status.json
     def status(self):
-        return read_json(self.file(STATUS_FILE), default={}) or {}
+        """``status.json`` (``{}`` before the first write); refused by name when damaged."""
+        status = read_json(self.file(STATUS_FILE), default={}) or {}
+        if not isinstance(status, dict) or not isinstance(status.get("state", ""), str):
+            raise SyracError(f"{self.file(STATUS_FILE)}: a run status is an object with a "
+                             f"'state' string. Received: {_short_json(status)}")
+        return status
 
     def write_status(self, state, **details):
         status = self.status()
@@ -294,6 +301,36 @@ def matching_runs(root, args, params=None, states=(UNFINISHED,)):
         yield run_dir
 
 
+# What a resume reads from args.json, and the type each must have.
+_RESUMED_ARGS = {"data_dir": str, "dataset": str, "seed": int, "patience": int}
+_KIND_NAMES = {str: "a string", int: "an integer"}
+
+
+def _short_json(value, limit=80):
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_recorded_args(path, recorded):
+    """Refuse an ``args.json`` a resume cannot use, naming the file and the key."""
+    if not isinstance(recorded, dict):
+        raise SyracError(f"{path}: the recorded arguments are a JSON object. Received: "
+                         f"{_short_json(recorded)}")
+    for key, kind in _RESUMED_ARGS.items():
+        value = recorded.get(key)
+        if key not in recorded:
+            raise SyracError(f"{path}: missing the key '{key}'; this run cannot be resumed")
+        if isinstance(value, bool) or not isinstance(value, kind) \
+                or (key == "seed" and as_seed(value) is None):
+            wanted = SEED_RANGE if key == "seed" else _KIND_NAMES[kind]
+            raise SyracError(f"{path}: '{key}' must be {wanted}. Received: {_short_json(value)}")
+    filters = recorded.get("filter_classes", [])
+    if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+        raise SyracError(f"{path}: 'filter_classes' must be a list of strings. Received: "
+                         f"{_short_json(filters)}")
+    return recorded
+
+
 def check_resumable(run_dir):
     """Validate a ``--resume RUN_DIR`` folder and return its recorded args and hyper-parameters."""
     if not os.path.isdir(run_dir):
@@ -307,8 +344,9 @@ def check_resumable(run_dir):
             f"--resume {run_dir}: this run is {state or 'of unknown state'}, not interrupted; "
             "nothing to resume"
         )  # a finished run is answered before this check (syrac.rank.pretraining)
+    args_path = os.path.join(run_dir, "args.json")
     return (
-        read_json(os.path.join(run_dir, "args.json")),
+        check_recorded_args(args_path, read_json(args_path)),
         read_json(os.path.join(run_dir, "hyperparams.json")),
     )
 

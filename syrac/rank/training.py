@@ -19,7 +19,7 @@ import os
 import keras
 import tensorflow as tf
 
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, first_line
 from syrac.common.images import undecodable_images_named
 from syrac.rank.callbacks import (
     EncoderCheckpoint,
@@ -90,9 +90,21 @@ def build_and_restore(params, run_dir, distribution):
                 folder.commit_backup(position)  # an older backup every worker holds
         if position is not None:
             model.optimizer.build(model.trainable_variables)
-            model.load_weights(folder.backup_file(position["weights"]))
+            _load_backup(model, folder.backup_file(position["weights"]), folder.backup_folder)
             restore_random_state(model, position.get("state"))
     return model, position
+
+
+def _load_backup(model, path, backup_folder):
+    """Load a backup's weights, or refuse naming the file when they do not read back whole (a
+    disk that filled up, a copy cut short); nothing in the run folder is removed."""
+    try:
+        model.load_weights(path)
+    except Exception as error:  # noqa: BLE001 (h5py and Keras raise many kinds)
+        raise SyracError(
+            f"{path}: the backup's weights cannot be read ({first_line(error)}); this run "
+            f"cannot resume from it. Move {backup_folder} away to train the run again from "
+            "its start, or start a new run") from None
 
 
 def _callbacks(run_dir, params, patience, steps, first_batch, resumed_epoch, metric_state,

@@ -16,7 +16,7 @@ import argparse
 import os
 
 from syrac.common.errors import SyracError
-from syrac.common.numbers import integer, number
+from syrac.common.numbers import integer, number, seed
 from syrac.common.output_folders import OutputFolder
 from syrac.synth import counting, job, prompts, removal
 from syrac.synth.generation import generate, pending, remove_leftovers
@@ -49,7 +49,7 @@ def _generation_options(parser):
                         help="diffusion steps of the schedule (default: 28)")
     parser.add_argument("--guidance", type=number, default=7.0,
                         help="classifier-free guidance scale; <= 1 turns it off (default: 7.0)")
-    parser.add_argument("--seed", type=integer, default=0,
+    parser.add_argument("--seed", type=seed, default=0,
                         help="job seed; every image's seed derives from it and the image's id")
     parser.add_argument("--batch_size", "--batch-size", type=integer, default=2,
                         help="images per model call (default: 2)")

@@ -100,6 +100,7 @@ def check_same_job(path, recorded, document):
     """Refuse to add to a folder whose job asked for other images."""
     if not isinstance(recorded, dict) or "settings" not in recorded:
         raise SyracError(f"{path}: not a synthesis job record; choose another --out")
+    check_job_record(path, recorded)
     if recorded.get("command") != document["command"]:
         raise SyracError(
             f"{path}: this folder holds a '{recorded.get('command')}' job, not "
@@ -115,11 +116,36 @@ def check_same_job(path, recorded, document):
             )
 
 
+def check_job_record(path, job):
+    """Refuse a job record of the wrong shape, naming the file and the key (a record cut short
+    or edited by hand is reported here, not as a ``KeyError`` later)."""
+    if not isinstance(job, dict):
+        raise SyracError(f"{path}: a job record is a JSON object. Received: "
+                         f"{type(job).__name__}")
+    expected = {"command": str, "settings": dict, "items": list}
+    if job.get("command") == RANKING_COMMAND:
+        expected["split"] = dict
+    for key, kind in expected.items():
+        if key not in job:
+            raise SyracError(f"{path}: missing the key '{key}' of a job record")
+        if not isinstance(job[key], kind):
+            raise SyracError(f"{path}: '{key}' must be a {kind.__name__}. Received: "
+                             f"{type(job[key]).__name__}")
+    if job["command"] not in (RANKING_COMMAND, COUNT_COMMAND):
+        raise SyracError(f"{path}: 'command' must be {RANKING_COMMAND!r} or {COUNT_COMMAND!r}. "
+                         f"Received: {job['command']!r}")
+    if not all(isinstance(item, str) for item in job["items"]):
+        raise SyracError(f"{path}: 'items' must be a list of item ids (strings)")
+    if "split" in expected and not isinstance(job["split"].get("val"), list):
+        raise SyracError(f"{path}: 'split' must hold the list 'val' of the job's val sources")
+    return job
+
+
 def read_job(folder):
     path = os.path.join(folder, JOB_FILE)
     if not os.path.isfile(path):
         raise SyracError(f"{folder}: no {JOB_FILE}; not a synthesis job folder")
-    return read_json(path)
+    return check_job_record(path, read_json(path))
 
 
 def ranking_document(job, records):

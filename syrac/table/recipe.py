@@ -41,13 +41,14 @@ what these two keys ask for and then checks the data.
 """
 
 import dataclasses
+import math
 import os
 
 from syrac.common.annotations import annotations_path, load_count_set, load_ranking_set
 from syrac.common.config import load_params, parse_overrides
 from syrac.common.errors import SyracError
 from syrac.common.files import cache_folder
-from syrac.common.numbers import as_integer, load_yaml
+from syrac.common.numbers import SEED_RANGE, as_integer, as_number, as_seed, load_yaml
 from syrac.count.patches import check_grid
 
 RULES = ("fixed", "rank_val", "count_val")
@@ -109,8 +110,10 @@ class Recipe:
 
     def params_for(self, row):
         """The validated parameters of ``row`` (the recipe's set, then the row's ``--set``)."""
+        source = f"{self.path}: 'set' of the recipe or of encoder '{row.name}'"
         params, _ = load_params(self.params_dir, self.params_name,
-                                parse_overrides([*self.overrides, *row.overrides]))
+                                parse_overrides([*self.overrides, *row.overrides], source),
+                                source=source)
         return params
 
 
@@ -135,6 +138,14 @@ def _integers(path, key, value, minimum):
     read = [as_integer(v) for v in values]
     if not read or any(v is None or v < minimum for v in read) or len(set(read)) != len(read):
         _fail(path, f"'{key}' must be distinct integers >= {minimum}. Received: {value!r}")
+    return tuple(read)
+
+
+def _seeds(path, value):
+    values = value if isinstance(value, list) else [value]
+    read = [as_seed(v) for v in values]
+    if not read or None in read or len(set(read)) != len(read):
+        _fail(path, f"'seeds' must be distinct, each must be {SEED_RANGE}. Received: {value!r}")
     return tuple(read)
 
 
@@ -221,6 +232,9 @@ def _check_labelled(path, data_dir, dataset, split, why):
 
 def read_recipe_document(path):
     """The recipe file at ``path`` as a mapping, unchecked (a driver may amend it first)."""
+    if os.path.isdir(path):
+        raise SyracError(f"{path}: a folder, not a recipe file (a recipe is a YAML file, e.g. "
+                         "config/recipes/toy.yaml)")
     if not os.path.isfile(path):
         raise SyracError(f"{path}: no such recipe file")
     try:
@@ -255,7 +269,7 @@ def recipe_from_document(document, path):
     params_dir = _relative(str(document.get("params_dir", "config")), base)
     ns = _integers(path, "N", document["N"], 1)
     rule, fixed_n = _selection(path, document["selection"], ns)
-    seeds = _integers(path, "seeds", document.get("seeds", [0]), 0)
+    seeds = _seeds(path, document.get("seeds", [0]))
     if not isinstance(document["benchmarks"], list) or not document["benchmarks"]:
         _fail(path, "'benchmarks' must be a non-empty list")
     if not isinstance(document["encoders"], list) or not document["encoders"]:
@@ -288,7 +302,8 @@ def recipe_from_document(document, path):
     for row in recipe.encoders:  # every row's parameters, and N against its input shape
         params = recipe.params_for(row)
         for n in recipe.ns:
-            check_grid(n, params["input_shape"][0], params["input_shape"][1])
+            check_grid(n, params["input_shape"][0], params["input_shape"][1],
+                       spelled=f"{path}: 'N'")
     if world is None and intra_rank is None:
         check_data(recipe)  # the data exists already: check it now, before any work
     return recipe
@@ -323,7 +338,7 @@ def _toy_world(path, spec):
     try:
         config = WorldConfig(**values)
         config.check()
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, SyracError) as error:
         _fail(path, f"'toy_world': {error}")
     cache = spec.get("cache")
     if cache is None:
@@ -350,7 +365,22 @@ def _intra_rank(path, spec):
             or not isinstance(spec.get("out"), str) or not isinstance(spec.get("from"), str):
         _fail(path, f"'intra_rank' needs out and from, and accepts {sorted(INTRA_RANK_KEYS)}. "
                     f"Received: {spec!r}")
-    return dict(spec)
+    from syrac.prepare.intra_rank import IntraRankRequest
+
+    settings = {}
+    for key, value in spec.items():
+        if key in ("out", "from"):
+            continue
+        kind = type(getattr(IntraRankRequest, key))
+        read = value if kind is str else (as_integer(value) if kind is int
+                                          else as_number(value))
+        if not isinstance(read, kind if kind is not float else (int, float)) \
+                or (kind is float and not math.isfinite(read)):
+            _fail(path, f"'intra_rank.{key}' must be a {kind.__name__}. Received: {value!r}")
+        settings[key] = read
+    IntraRankRequest(images=[], data_dir=None, out=spec["out"], **settings).check(
+        spelled=lambda field: f"{path}: 'intra_rank.{field}'")
+    return {"out": spec["out"], "from": spec["from"], **settings}
 
 
 def _make_intra_rank(path, data_dir, spec):

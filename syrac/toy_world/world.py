@@ -35,6 +35,7 @@ from PIL import Image
 
 from syrac.common.errors import SyracError
 from syrac.common.files import read_json, write_json_atomic
+from syrac.common.numbers import SEED_RANGE, as_seed
 from syrac.common.progress import progress_bar
 from syrac.toy_world.noise_model import ERROR_CURVE, CountNoise
 from syrac.toy_world.scenes import make_scene, render
@@ -113,6 +114,8 @@ class WorldConfig:
         if not self.noisy_counts or any(int(n) != n or n < 1 for n in self.noisy_counts):
             raise SyracError(f"toy world: noisy_counts must be integers >= 1. "
                              f"Received: {self.noisy_counts}")
+        if isinstance(self.seed, bool) or as_seed(self.seed) != self.seed:
+            raise SyracError(f"toy world: seed must be {SEED_RANGE}. Received: {self.seed!r}")
         CountNoise(self.noise_curve, self.noise_scale)
         return self
 

@@ -163,7 +163,7 @@ def test_untrained_encoder_is_the_one_pre_training_starts_from(data_dir, tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("arguments, message", [
     (["--seeds", "1", "1"], "--seeds must be distinct"),
-    (["--N", "0"], "--N must be a positive integer"),
+    (["--N", "0"], "--N: must be a positive integer"),
     (["--size", "8", "8"], "--size must be at least"),
     (["--size", "20", "20"], "--size must be at least 32 32"),
     (["--imagenet_weights", "/nowhere/resnet.h5"], "/nowhere/resnet.h5: no such file"),

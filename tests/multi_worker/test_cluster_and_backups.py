@@ -62,6 +62,11 @@ def test_a_chief_task_comes_first_and_the_workers_after_it():
     (_config({"worker": ["a:1", "b:1"]}, index=2), "task.index is 2; cluster.worker has 2"),
     (_config({"worker": ["a:1"]}, index=True), "task.index is True"),
     (_config({"worker": ["a:1"]}, index="0"), "task.index is '0'"),
+    (_config({"worker": ["node1:2222", "node1:2222"]}),
+     "cluster.worker[1] is 'node1:2222' and cluster.worker[0] is the same address"),
+    (_config({"chief": ["localhost:2222"], "worker": ["127.0.0.1:2222"]}, "chief"),
+     "cluster.worker[0] is '127.0.0.1:2222' and cluster.chief[0] is 'localhost:2222', the same "
+     "host and port"),
 ])
 def test_a_bad_tf_config_is_one_error_naming_it(environ, named):
     with pytest.raises(SyracError) as raised:
