@@ -245,18 +245,21 @@ def test_encoder_settings_precedence():
     trained = {"input_shape": [96, 128, 3], "preprocessing": "caffe"}
 
     resolve = resolve_encoder_settings
-    settings, sources, notes = resolve(params, "p.yaml", {}, free, trained, "h.json")
+    settings, sources, notes = resolve(params, "p.yaml", {}, free, hyperparams=trained,
+                                       hyperparams_file="h.json")
     assert settings == trained and sources["preprocessing"] == "h.json" and len(notes) == 2
 
     overrides = {"preprocessing": "resnet_v2"}
-    settings, sources, _ = resolve(params, "p.yaml", overrides, free, trained, "h.json")
+    settings, sources, _ = resolve(params, "p.yaml", overrides, free, hyperparams=trained,
+                                   hyperparams_file="h.json")
     assert settings["preprocessing"] == "resnet_v2" and sources["preprocessing"] == "--set"
 
-    settings, sources, _ = resolve(params, "p.yaml", {}, fixed, {}, None)
+    settings, sources, _ = resolve(params, "p.yaml", {}, fixed, hyperparams={},
+                                   hyperparams_file=None)
     assert settings["input_shape"] == [64, 64, 3]
     assert sources["input_shape"] == "the encoder's input layer"
 
-    settings, _, notes = resolve(params, "p.yaml", {}, free, {}, None)
+    settings, _, notes = resolve(params, "p.yaml", {}, free, hyperparams={}, hyperparams_file=None)
     assert settings == params and notes == []
 
 

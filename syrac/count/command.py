@@ -40,21 +40,34 @@ def parser(prog):
     return result
 
 
+# A file in a searched folder with one of these names is meant to be an image: when its bytes are
+# not one it is a failure, named; any other file that is not an image is passed over.
+IMAGE_NAMES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+
+
 def find_images(patterns):
-    """``(paths, failures)``: every image the patterns name, and ``(pattern, reason)`` misses."""
+    """``(paths, failures)``: every image the patterns name, and ``(pattern or file, reason)``
+    misses; in a folder, a file named like an image whose bytes are not one is a miss too."""
     from syrac.common.images import sniff_format
 
     found, failures = [], []
     for pattern in patterns:
         if os.path.isdir(pattern):
-            images = [os.path.join(root, name)
-                      for root, directories, names in sorted(os.walk(pattern))
-                      for name in sorted(names)
-                      if not name.startswith(".") and sniff_format(os.path.join(root, name))]
-            directories_note = f"{pattern}: no image found in this folder"
+            images = []
+            for root, directories, names in sorted(os.walk(pattern)):
+                directories.sort()
+                for name in sorted(names):
+                    path = os.path.join(root, name)
+                    if name.startswith("."):
+                        continue
+                    if sniff_format(path):
+                        images.append(path)
+                    elif name.lower().endswith(IMAGE_NAMES):
+                        failures.append((path, "named like an image, but its bytes are not an "
+                                               "image this tool reads (JPEG, PNG, GIF, BMP, TIFF)"))
             found += images
             if not images:
-                failures.append((pattern, directories_note))
+                failures.append((pattern, "no image found in this folder"))
         elif os.path.lexists(pattern):
             found.append(pattern)
         elif glob.has_magic(pattern):

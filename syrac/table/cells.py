@@ -143,9 +143,9 @@ class TableCache:
             paths[n] = self._cell_path({
                 "probe": kept.key, "dataset": dataset, "annotations_sha256": annotations,
                 "split": split, "N": n, "eval": [params["input_shape"], params["preprocessing"]]})
-            kept = self._kept(paths[n])
-            if kept is not None:
-                found[n] = kept
+            cell = self._kept(paths[n])
+            if cell is not None:
+                found[n] = cell
         missing = [n for n in ns if n not in found]
         if missing:
             items = load_count_set(self.data_dir, dataset, split=split)

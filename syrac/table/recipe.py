@@ -49,7 +49,6 @@ from syrac.common.config import load_params, parse_overrides
 from syrac.common.errors import SyracError
 from syrac.common.files import cache_folder
 from syrac.common.numbers import SEED_RANGE, as_integer, as_number, as_seed, load_yaml
-from syrac.count.patches import check_grid
 
 RULES = ("fixed", "rank_val", "count_val")
 TOP_KEYS = {"data_dir", "params_dir", "params", "set", "seeds", "noisy_set", "N", "selection",
@@ -299,6 +298,8 @@ def recipe_from_document(document, path):
         benchmarks=benchmarks, encoders=encoders, literature=literature,
         toy_world=world, intra_rank=intra_rank, rank_pairs=rank_pairs,
     )
+    from syrac.count.patches import check_grid  # loads TensorFlow: after the cheap checks
+
     for row in recipe.encoders:  # every row's parameters, and N against its input shape
         params = recipe.params_for(row)
         for n in recipe.ns:
@@ -376,7 +377,8 @@ def _intra_rank(path, spec):
                                           else as_number(value))
         if not isinstance(read, kind if kind is not float else (int, float)) \
                 or (kind is float and not math.isfinite(read)):
-            _fail(path, f"'intra_rank.{key}' must be a {kind.__name__}. Received: {value!r}")
+            wanted = {int: "an integer", float: "a number", str: "a string"}[kind]
+            _fail(path, f"'intra_rank.{key}' must be {wanted}. Received: {value!r}")
         settings[key] = read
     IntraRankRequest(images=[], data_dir=None, out=spec["out"], **settings).check(
         spelled=lambda field: f"{path}: 'intra_rank.{field}'")
@@ -401,6 +403,9 @@ def check_data(recipe):
     path = recipe.path
     if not os.path.isdir(recipe.data_dir):
         _fail(path, f"'data_dir' {recipe.data_dir}: no such folder")
+    if not os.path.isfile(annotations_path(recipe.data_dir, recipe.noisy_set)):
+        _fail(path, f"'noisy_set': no dataset '{recipe.noisy_set}' in {recipe.data_dir} "
+                    f"({annotations_path(recipe.data_dir, recipe.noisy_set)} does not exist)")
     load_count_set(recipe.data_dir, recipe.noisy_set)
     for benchmark in recipe.benchmarks:
         _check_labelled(path, recipe.data_dir, benchmark.dataset, benchmark.split,
@@ -412,7 +417,10 @@ def check_data(recipe):
         dataset, split = recipe.rank_pairs
         if not os.path.isfile(annotations_path(recipe.data_dir, dataset)):
             _fail(path, f"'rank_accuracy': no ranking set '{dataset}' in {recipe.data_dir}")
-        load_ranking_set(recipe.data_dir, dataset, splits=(split,))  # present and non-empty
+        try:
+            load_ranking_set(recipe.data_dir, dataset, splits=(split,))  # present, non-empty
+        except SyracError as error:
+            _fail(path, f"'rank_accuracy': {error}")
     for row in recipe.encoders:
         if row.kind == "pretrain" and not os.path.isfile(
                 annotations_path(recipe.data_dir, row.dataset)):
