@@ -4,7 +4,9 @@ Modules, one job each:
 
 - ``errors``: :class:`~syrac.common.errors.SyracError` and the one-line report of the commands;
 - ``config``: parameter files, ``--set`` overrides and their validation;
-- ``numbers``: numbers as people type them (``5e-5``, ``.5``, ``1_000``), in YAML and options;
+- ``keras_names``: the loss and initializer names Keras knows, checked without importing it;
+- ``numbers``: numbers as people type them (``5e-5``, ``.5``, ``1_000``), in YAML and options,
+  and the types of seeds and counts of things;
 - ``annotations``: reading and checking ``annotations.json`` (ranking and count sets);
 - ``images``: decoding any image file to [0, 1] RGB; what makes a file unusable;
 - ``files``: the one JSON reader, atomic writer, timestamp and unique-path rule;
