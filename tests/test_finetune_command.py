@@ -17,7 +17,9 @@ from syrac.count.metrics import count_metrics
 from syrac.fixtures import make_count_set
 from tests.conftest import EXPERIMENT, make_encoder_run, run_wrapper
 
-SUMMARY = re.compile(r"^MAE (\d+\.\d\d) RMSE (\d+\.\d\d) on bench, N=2$")
+SUMMARY = re.compile(
+    r"^MAE (\d+\.\d\d) RMSE (\d+\.\d\d) NAE (\d+\.\d\d\d|n/a)( \(\d+ of \d+ images have no one.*\))? "
+    r"on bench, N=2$")
 TEST_IMAGES = 4
 TF_LOG_LINE = re.compile(r"^[IWEF]\d{4} ")
 RESULT_FIELDS = {
@@ -112,6 +114,12 @@ def test_seed_command_succeeds_with_a_summary_line(seed_run):
     document = json.loads(open(results[0]).read())
     assert float(match.group(1)) == pytest.approx(document["mae"], abs=0.006)
     assert float(match.group(2)) == pytest.approx(document["rmse"], abs=0.006)
+    assert float(match.group(3)) == pytest.approx(document["nae"], abs=0.0006)
+    counts, predictions = np.array(document["counts"]), np.array(document["predictions"])
+    people = counts > 0
+    assert document["nae"] == pytest.approx(
+        np.mean(np.abs(predictions[people] - counts[people]) / counts[people]))
+    assert document["empty_images"] == int(np.sum(~people))
 
 
 @pytest.mark.slow
@@ -134,7 +142,7 @@ def test_results_file_holds_per_image_and_per_patch_predictions(seed_run, count_
     assert np.all(patches >= 0)  # non-negative weights on non-negative (ReLU-pooled) features
     np.testing.assert_allclose(patches.sum(axis=1), document["predictions"])
     expected = count_metrics(document["predictions"], document["counts"])
-    for key in ("mae", "mse", "rmse", "n"):
+    for key in ("mae", "mse", "rmse", "nae", "n", "empty_images"):
         assert document[key] == pytest.approx(expected[key])
     assert document["rmse"] == pytest.approx(np.sqrt(document["mse"]))
     config = document["config"]

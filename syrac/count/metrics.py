@@ -3,7 +3,10 @@
 The authors' code reports ``mse`` as the mean squared error, with no square root. Every other
 crowd-counting codebase reports the *root* of it and calls it "MSE". Both are returned here:
 ``mse`` (no root, comparable with the authors' logs) and ``rmse`` (comparable with the
-literature's "MSE" columns).
+literature's "MSE" columns). ``nae`` is the normalised absolute error of the NWPU-Crowd
+benchmark: the mean of ``|predicted - true| / true`` over the images with people, as its
+official scorer leaves empty images out; how many were left out, and the mean count the
+predictor gave them, come with it.
 """
 
 import math
@@ -41,23 +44,53 @@ def r2_score(predicted, true):
     return 1.0 - float(np.sum((true - predicted) ** 2)) / total
 
 
+def normalised_absolute_error(predicted, true):
+    """NWPU-Crowd's NAE: the mean of ``|predicted - true| / true`` over images with ``true > 0``
+    (NaN when every image is empty)."""
+    predicted, true = _as_vectors(predicted, true)
+    people = true > 0
+    if not np.any(people):
+        return math.nan
+    return float(np.mean(np.abs(predicted[people] - true[people]) / true[people]))
+
+
 def count_metrics(predicted, true):
-    """Return ``{"mae", "mse", "rmse", "r2", "n"}`` for per-image predicted and true counts.
+    """Return ``{"mae", "mse", "rmse", "nae", "r2", "n", "empty_images",
+    "empty_images_mean_count"}`` for per-image predicted and true counts.
 
     ``mse`` is the mean squared error (no root, as the authors computed it); ``rmse`` is its
-    root, which the crowd-counting literature calls "MSE". ``r2`` is NaN when the true counts
-    are all equal (see :func:`r2_score`).
+    root, which the crowd-counting literature calls "MSE". ``nae`` leaves out the
+    ``empty_images`` (true count 0), whose mean predicted count is ``empty_images_mean_count``;
+    both ``nae`` and that mean are NaN when undefined, and so is ``r2`` when the true counts are
+    all equal (see :func:`r2_score`).
     """
     predicted, true = _as_vectors(predicted, true)
     errors = predicted - true
     mse = float(np.mean(errors**2))
+    empty = true == 0
     return {
         "mae": float(np.mean(np.abs(errors))),
         "mse": mse,
         "rmse": math.sqrt(mse),
+        "nae": normalised_absolute_error(predicted, true),
         "r2": r2_score(predicted, true),
         "n": int(true.size),
+        "empty_images": int(np.sum(empty)),
+        "empty_images_mean_count": float(np.mean(predicted[empty])) if np.any(empty)
+        else math.nan,
     }
+
+
+def summary_line(metrics):
+    """``MAE 5.71 RMSE 6.98 NAE 0.310``, and what NAE left out when a split has empty images."""
+    nae = metrics.get("nae")
+    line = (f"MAE {metrics['mae']:.2f} RMSE {metrics['rmse']:.2f} NAE "
+            + ("n/a" if nae is None or math.isnan(nae) else f"{nae:.3f}"))
+    empty = metrics.get("empty_images") or 0
+    if empty:
+        line += (f" ({empty} of {metrics['n']} images have no one and are left out of NAE; "
+                 f"they were given {metrics['empty_images_mean_count']:.2f} people on average)")
+    return line
 
 
 def json_ready(metrics):

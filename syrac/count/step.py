@@ -25,7 +25,7 @@ from syrac.common.errors import SyracError
 from syrac.common.files import timestamp
 from syrac.count.core import CountSettings, check_probe_fits, evaluate, fit_probe
 from syrac.count.encoder_loading import load_encoder, load_hyperparams
-from syrac.count.metrics import count_metrics
+from syrac.count.metrics import count_metrics, summary_line
 from syrac.count.patches import check_grid
 from syrac.count.pending_run import PendingRun
 from syrac.count.probe_folder import ProbeFolder
@@ -185,7 +185,6 @@ def run_count_step(request):
         metrics, results_path, result = _evaluated(step, test_items, probe)
         outcome = CountOutcome(probe_folder.path, probe, metrics, results_path,
                                result.predictions.tolist(), result.counts.tolist())
-        print(f"MAE {metrics['mae']:.2f} RMSE {metrics['rmse']:.2f} on "
-              f"{request.evaluated_name}, N={request.N}")
+        print(f"{summary_line(metrics)} on {request.evaluated_name}, N={request.N}")
     run.finish()
     return outcome

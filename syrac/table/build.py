@@ -35,7 +35,11 @@ class Choice:
 
 
 def summary(values):
-    """``{"mean", "sd", "values"}``; the sample standard deviation, None for a single value."""
+    """``{"mean", "sd", "values"}``; the sample standard deviation, None for a single value.
+    None when a value is undefined (NAE of a split with no one in it)."""
+    values = list(values)
+    if not values or any(value is None for value in values):
+        return None
     values = [float(v) for v in values]
     return {"mean": statistics.fmean(values),
             "sd": statistics.stdev(values) if len(values) > 1 else None, "values": values}

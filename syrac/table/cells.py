@@ -59,6 +59,14 @@ class KeptProbe:
     params: dict
 
 
+def cell_metric(cell, key):
+    """A metric of an evaluation cell or results file; one written before the metric existed
+    (NAE, the empty images) gets it from its per-image counts and predictions."""
+    if key not in cell:
+        cell = json_ready(count_metrics(cell["predictions"], cell["counts"]))
+    return cell[key]
+
+
 def _key(document):
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:20]
 

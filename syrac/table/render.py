@@ -18,6 +18,7 @@ import typing
 
 from syrac.common.files import write_atomic
 from syrac.table.build import summary
+from syrac.table.cells import cell_metric
 from syrac.table.rows import slug
 from syrac.table.selection import RULE_NOTES
 
@@ -34,8 +35,9 @@ def _cells(recipe, choices):
             if not picked:
                 continue
             table[(row.name, benchmark.title)] = {
-                "mae": summary(c.cell["mae"] for c in picked),
-                "rmse": summary(c.cell["rmse"] for c in picked),
+                **{key: summary(cell_metric(c.cell, key) for c in picked)
+                   for key in ("mae", "rmse", "nae", "empty_images_mean_count")},
+                "empty_images": sorted({cell_metric(c.cell, "empty_images") for c in picked}),
                 **({"rank_accuracy": summary(c.rank["rank_accuracy"] for c in picked),
                     "rank_sources": [c.rank["file"] for c in picked]}
                    if recipe.rank_pairs else {}),
@@ -46,8 +48,8 @@ def _cells(recipe, choices):
                 "selected_on": sorted({f for c in picked for f in c.selected_on}),
                 "last_seed": {"counts": picked[-1].cell["counts"],
                               "predictions": picked[-1].cell["predictions"]},
-                "grid": {n: {"mae": summary(c.grid[n]["mae"] for c in picked),
-                             "rmse": summary(c.grid[n]["rmse"] for c in picked),
+                "grid": {n: {**{key: summary(cell_metric(c.grid[n], key) for c in picked)
+                                for key in ("mae", "rmse", "nae")},
                              "sources": [c.grid[n]["file"] for c in picked]}
                          for n in recipe.ns},
             }
@@ -107,7 +109,7 @@ class Column(typing.NamedTuple):
 def _columns(recipe):
     """The main table's :class:`Column` list, in order.
 
-    MAE and RMSE for each benchmark; the rank accuracy once at the end, since the row's epoch
+    MAE, RMSE and NAE for each benchmark; the rank accuracy once at the end, since the row's epoch
     does not depend on the benchmark, except under ``count_val``, which chooses an epoch per
     benchmark: then once per benchmark, for the epoch chosen there.
     """
@@ -115,7 +117,8 @@ def _columns(recipe):
     for benchmark in recipe.benchmarks:
         title = benchmark.title
         columns += [Column(title, "mae", f"{title} MAE", title, "MAE", 2),
-                    Column(title, "rmse", f"{title} RMSE", title, "RMSE", 2)]
+                    Column(title, "rmse", f"{title} RMSE", title, "RMSE", 2),
+                    Column(title, "nae", f"{title} NAE", title, "NAE", 3)]
         if recipe.rank_pairs and recipe.rule == "count_val":
             columns.append(Column(title, "rank_accuracy", f"{title} rank accuracy", title,
                                   "rank acc.", 3))
@@ -151,6 +154,24 @@ def main_table(recipe, document):
     return lines
 
 
+def empty_images_note(recipe, document):
+    """What NAE leaves out: each benchmark's images with no one, and the mean count each row
+    gave them (the probe has no intercept, so an empty scene still gets a positive count)."""
+    parts = []
+    for benchmark in document["benchmarks"]:
+        rows = [r for r in document["rows"] if r["benchmark"] == benchmark]
+        empty = sorted({n for r in rows for n in r.get("empty_images", [])})
+        if not empty or empty == [0]:
+            parts.append(f"{benchmark}: no image without people")
+            continue
+        given = ", ".join(f"{r['encoder']} {_text(r.get('empty_images_mean_count'))}"
+                          for r in rows)
+        parts.append(f"{benchmark}: {'/'.join(map(str, empty))} image(s) without people, left "
+                     f"out of NAE as the official scorers do; the mean count each row gave them: "
+                     f"{given}")
+    return "NAE is the mean of |error| / true count. " + "; ".join(parts) + "."
+
+
 def markdown(recipe, document):
     seeds = document["seeds"]
     lines = [f"# {document['title']}", "",
@@ -160,6 +181,7 @@ def markdown(recipe, document):
              f"{seeds}. {RMSE_NOTE}" + (f" {document['rank_note']}" if document["rank_note"]
                                         else ""), ""]
     lines += main_table(recipe, document)
+    lines += ["", empty_images_note(recipe, document)]
     lines += [""] + [f"![{benchmark}]({name})" for benchmark, name in
                      zip(document["benchmarks"], _figure_names(document))]
     header = "| encoder | " + " | ".join(f"{b} MAE | {b} RMSE" for b in document["benchmarks"])
@@ -180,14 +202,14 @@ def markdown(recipe, document):
         lines += [""] + [f"- {source}" for source in sources]
     lines += ["", f"## Every N ({', '.join(f'N={n}' for n in document['grid_N'])}), "
                   "the reported split, the selected epoch", "",
-              "| encoder | benchmark | " + " | ".join(f"N={n} MAE | N={n} RMSE"
+              "| encoder | benchmark | " + " | ".join(f"N={n} MAE | N={n} RMSE | N={n} NAE"
                                                     for n in document["grid_N"]) + " |",
-              "|---" * (2 + 2 * len(document["grid_N"])) + "|"]
+              "|---" * (2 + 3 * len(document["grid_N"])) + "|"]
     for r in document["rows"]:
         values = []
         for n in document["grid_N"]:
             cell = r["grid"][str(n)]
-            values += [_text(cell["mae"]), _text(cell["rmse"])]
+            values += [_text(cell["mae"]), _text(cell["rmse"]), _text(cell.get("nae"), 3)]
         lines.append(f"| {r['encoder']} | {r['benchmark']} | " + " | ".join(values) + " |")
     lines += ["", "## Sources", ""]
     for r in document["rows"]:
@@ -207,24 +229,27 @@ def csv_text(document):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["kind", "encoder", "benchmark", "N", "mae_mean", "mae_sd", "rmse_mean",
-                     "rmse_sd", "rank_accuracy_mean", "rank_accuracy_sd", "seeds", "epochs",
-                     "selection", "sources"])
+                     "rmse_sd", "nae_mean", "nae_sd", "rank_accuracy_mean", "rank_accuracy_sd",
+                     "seeds", "epochs", "selection", "sources"])
+    blank = {"mean": "", "sd": ""}
     for r in document["rows"]:
-        ranked = r.get("rank_accuracy") or {"mean": "", "sd": ""}
+        ranked, nae = r.get("rank_accuracy") or blank, r.get("nae") or blank
         writer.writerow(["ours", r["encoder"], r["benchmark"], "/".join(map(str, r["N"])),
                          r["mae"]["mean"], r["mae"]["sd"], r["rmse"]["mean"], r["rmse"]["sd"],
-                         ranked["mean"], ranked["sd"],
+                         nae["mean"], nae["sd"], ranked["mean"], ranked["sd"],
                          " ".join(map(str, r["seeds"])), " ".join(map(str, r["epochs"])),
                          document["rule"], " ".join(r["sources"] + r.get("rank_sources", []))])
     for r in document["rows"]:
         for n, cell in r["grid"].items():
+            nae = cell.get("nae") or blank
             writer.writerow(["grid", r["encoder"], r["benchmark"], n, cell["mae"]["mean"],
-                             cell["mae"]["sd"], cell["rmse"]["mean"], cell["rmse"]["sd"], "", "",
+                             cell["mae"]["sd"], cell["rmse"]["mean"], cell["rmse"]["sd"],
+                             nae["mean"], nae["sd"], "", "",
                              " ".join(map(str, r["seeds"])), " ".join(map(str, r["epochs"])),
                              document["rule"], " ".join(cell["sources"])])
     for p in document["literature"]:
         writer.writerow(["literature", f"{p['method']} ({p['venue']})", p["dataset"], "",
-                         p["mae"], "", p["rmse"], "", "", "", "", "", "", p["source"]])
+                         p["mae"], "", p["rmse"], "", "", "", "", "", "", "", "", p["source"]])
     return out.getvalue()
 
 

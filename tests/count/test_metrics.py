@@ -17,6 +17,20 @@ def test_metrics_on_hand_computed_vectors():
     # mean(true) = 2.5, total sum of squares = 0.25 + 0.25 + 6.25 + 2.25 = 9
     assert metrics["r2"] == pytest.approx(1 - 14 / 9)
     assert metrics["n"] == 4
+    # NAE = mean(|error| / true) = (1/2 + 0/2 + 2/5 + 3/1) / 4; no image is empty
+    assert metrics["nae"] == pytest.approx((0.5 + 0 + 0.4 + 3) / 4)
+    assert metrics["empty_images"] == 0 and math.isnan(metrics["empty_images_mean_count"])
+
+
+def test_nae_leaves_empty_images_out_and_says_what_they_were_given():
+    # true [0, 4, 0, 10], predicted [3, 5, 1, 8]: NAE over the two images with people only
+    metrics = count_metrics([3, 5, 1, 8], [0, 4, 0, 10])
+    assert metrics["nae"] == pytest.approx((1 / 4 + 2 / 10) / 2)
+    assert metrics["mae"] == pytest.approx((3 + 1 + 1 + 2) / 4)  # MAE keeps every image
+    assert metrics["empty_images"] == 2
+    assert metrics["empty_images_mean_count"] == pytest.approx(2.0)
+    only_empty = json_ready(count_metrics([1, 2], [0, 0]))
+    assert only_empty["nae"] is None and only_empty["empty_images_mean_count"] == 1.5
 
 
 def test_perfect_predictions():

@@ -66,14 +66,14 @@ def _printed_table(stdout):
 def test_quick_demo_prints_the_table_of_its_recipe(quick_demo):
     root, _, result = quick_demo
     header, printed = _printed_table(result.stdout)
-    assert header == ("| encoder | Toy bench MAE | Toy bench RMSE | "
+    assert header == ("| encoder | Toy bench MAE | Toy bench RMSE | Toy bench NAE | "
                       "rank accuracy (toy_rank val) |")
     assert list(printed) == list(DEMO_ROWS)
     document = json.load(open(root / "out" / "table.json"))
     for row in document["rows"]:  # the printed table is the table's, from the same cells
         cells = printed[row["encoder"]]
         assert cells == [f"{row['mae']['mean']:.2f}", f"{row['rmse']['mean']:.2f}",
-                         f"{row['rank_accuracy']['mean']:.3f}"]
+                         f"{row['nae']['mean']:.3f}", f"{row['rank_accuracy']['mean']:.3f}"]
 
 
 @pytest.mark.slow

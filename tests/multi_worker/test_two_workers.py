@@ -7,10 +7,9 @@ weights can be compared with one process training on the same global batch: ``--
 mirrored`` with two CPU replicas, which splits every batch as the two workers do. (Against a
 single replica the weights differ after a few steps, from float sums taken in another order:
 batch norm's E[x^2] - E[x]^2 and a random-initialised ResNet50 amplify them.) The kill and
-resume runs train the tiny test network (``tiny_cnn``) with the augmentation on.
+resume of two workers is in ``test_two_worker_resume.py``.
 """
 
-import glob
 import json
 import os
 import signal
@@ -24,75 +23,21 @@ import pytest
 import tensorflow as tf
 
 from syrac.rank.run_folder import RunFolder
-from syrac.fixtures import make_ranking_set
-from tests.conftest import REPO, training_command
-from tests.kill_sweep import folder_snapshot
+from tests.conftest import REPO
+from tests.multi_worker.cluster_runs import (
+    EPOCHS,
+    STEPS,
+    TIMEOUT,
+    assert_same_rows,
+    assert_same_weights,
+    files,
+    ok,
+    resnet_command,
+    run_folders,
+)
 from tests.multi_worker.launch import free_ports, run_workers, start_workers, wait_all
 
 pytestmark = pytest.mark.slow
-
-EPOCHS, STEPS = 2, 2  # 4 pairs, batch 2 (one pair per worker)
-SYNCHRONIZED_WRAPPER = str(REPO / "tests" / "scripts" / "synchronized_train_wrapper.py")
-TIMEOUT = 420
-
-
-def _command(data, runs, *extra):
-    """The tiny ResNet50 without augmentation, batch norm synchronized (compared with one
-    process)."""
-    return [SYNCHRONIZED_WRAPPER, *training_command(
-        data, runs, "cluster", "--set", f"epochs={EPOCHS}", "num_layers=0", "augment=0",
-        "model_name=resnet50",
-        "backup_every_n_batches=100", "--patience", "10", *extra)]
-
-
-def _augmented_command(data, runs):
-    """The tiny test network with the augmentation on, on two workers (killed and resumed)."""
-    return ["train_wrapper.py", *training_command(
-        data, runs, "cluster", "--set", f"epochs={EPOCHS}", "num_layers=0",
-        "backup_every_n_batches=1", "--patience", "10", "--strategy", "multi_worker")]
-
-
-def _resume(run_dir):
-    return ["train_wrapper.py", "--experiment", "training/baseline", "--resume", run_dir]
-
-
-def _run_folders(runs):
-    root = runs / "cluster" / "rank" / "0"
-    return sorted(root.iterdir()) if root.is_dir() else []
-
-
-def _files(folder):
-    return sorted(folder_snapshot(folder))
-
-
-
-def _weights(path):
-    return keras.saving.load_model(path, compile=False).get_weights()
-
-
-def _assert_same_weights(first, second, tolerance=1e-6):
-    for a, b in zip(_weights(first), _weights(second), strict=True):
-        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
-
-
-def _assert_same_rows(first, second, tolerance=1e-6):
-    rows, others = RunFolder(first).rows(), RunFolder(second).rows()
-    assert [row.keys() for row in rows] == [row.keys() for row in others]
-    for row, other in zip(rows, others, strict=True):
-        np.testing.assert_allclose([float(v) for v in row.values()],
-                                   [float(v) for v in other.values()], rtol=tolerance)
-
-
-def _ok(results):
-    for result in results:
-        assert result.returncode == 0, result.stderr[-3000:]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cluster_data")
-    make_ranking_set(str(root), "rank", train_pairs=4, val_pairs=3)  # 3: a padded last batch
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +47,13 @@ def equality_runs(data, tmp_path_factory):
     cluster_runs, single_runs = (tmp_path_factory.mktemp(name)
                                  for name in ("two_workers", "one_process"))
     single = subprocess.Popen(
-        [sys.executable, *_command(data, single_runs, "--strategy", "mirrored")], cwd=REPO,
+        [sys.executable, *resnet_command(data, single_runs, "--strategy", "mirrored")], cwd=REPO,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", SYRAC_CPU_REPLICAS="2"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers = start_workers(
-        lambda index: _command(data, cluster_runs, "--strategy", "multi_worker"), cwd=REPO)
+        lambda index: resnet_command(data, cluster_runs, "--strategy", "multi_worker"), cwd=REPO)
     *results, single_result = wait_all([*workers, single], TIMEOUT)
-    _ok([*results, single_result])
+    ok([*results, single_result])
     return (cluster_runs, results), single_runs
 
 
@@ -118,25 +63,18 @@ def two_worker_run(equality_runs):
 
 
 @pytest.fixture(scope="module")
-def augmented_two_worker_run(data, tmp_path_factory):
-    runs = tmp_path_factory.mktemp("augmented_two_workers")
-    _ok(run_workers(lambda index: _augmented_command(data, runs), cwd=REPO, timeout=TIMEOUT))
-    return runs
-
-
-@pytest.fixture(scope="module")
 def one_process_run(equality_runs):
     return equality_runs[1]
 
 
 def test_the_chief_alone_writes_a_complete_run_folder(two_worker_run, one_process_run):
     runs, results = two_worker_run
-    (run_dir,) = _run_folders(runs)  # the worker's own folder is gone
+    (run_dir,) = run_folders(runs)  # the worker's own folder is gone
     assert "Run folder: " + str(run_dir) in results[0].stdout
     assert "Worker 1 of 2" in results[1].stdout
-    single = _run_folders(one_process_run)[0]
-    assert _files(run_dir) == _files(single)  # the same layout as one process's
-    assert _files(run_dir) == [
+    single = run_folders(one_process_run)[0]
+    assert files(run_dir) == files(single)  # the same layout as one process's
+    assert files(run_dir) == [
         "args.json", "best_model_01.keras", "best_model_02.keras", "hyperparams.json",
         "logs/train/events.out.tfevents.epoch-0000.v2",
         "logs/train/events.out.tfevents.epoch-0001.v2",
@@ -158,67 +96,17 @@ def test_the_chief_alone_writes_a_complete_run_folder(two_worker_run, one_proces
 
 
 def test_two_workers_equal_one_process_at_the_same_global_batch(two_worker_run, one_process_run):
-    (run_dir,) = _run_folders(two_worker_run[0])
-    (single,) = _run_folders(one_process_run)
+    (run_dir,) = run_folders(two_worker_run[0])
+    (single,) = run_folders(one_process_run)
     status = json.loads((single / "status.json").read_text())
     assert (status["state"], status["replicas"]) == ("completed", 2)  # mirrored, 2 CPU replicas
-    _assert_same_rows(run_dir, single)
+    assert_same_rows(run_dir, single)
     for epoch in (1, 2):
-        _assert_same_weights(run_dir / f"best_model_{epoch:02d}.keras",
+        assert_same_weights(run_dir / f"best_model_{epoch:02d}.keras",
                              single / f"best_model_{epoch:02d}.keras")
     # Validation averaged the 3 real pairs, not the pair padding the last batch.
     accuracy = float(RunFolder(run_dir).rows()[0]["val_rank_accuracy"])
     assert np.isclose(accuracy * 3, round(accuracy * 3), atol=1e-5)
-
-
-def _wait_for_backups(run_root, step, processes, timeout=TIMEOUT):
-    """Wait until the chief and the other worker have both backed up ``step``; return the run
-    folder."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        steps = {}
-        for path in glob.glob(str(run_root / "*" / "backup" / "position.json")) + glob.glob(
-                str(run_root / ".*.worker-1" / "backup" / "position.json")):
-            try:
-                steps[os.path.dirname(os.path.dirname(path))] = json.loads(
-                    open(path).read())["global_step"]
-            except (OSError, ValueError, KeyError):
-                pass
-        if len(steps) == 2 and min(steps.values()) >= step:
-            return min(steps, key=lambda folder: os.path.basename(folder).startswith("."))
-        if any(process.poll() is not None for process in processes):
-            break
-        time.sleep(0.02)
-    for process in processes:
-        process.kill()
-    raise AssertionError(f"no backup of step {step}: {[p.communicate()[1][-2000:] for p in processes]}")
-
-
-def test_killed_workers_resume_to_the_uninterrupted_result(data, augmented_two_worker_run, tmp_path):
-    runs = tmp_path / "runs"
-    root = runs / "cluster" / "rank" / "0"
-    processes = start_workers(lambda index: _augmented_command(data, runs), cwd=REPO)
-    run_dir = _wait_for_backups(root, 1, processes)  # both backed up mid-epoch 1
-    processes[1].send_signal(signal.SIGKILL)  # one worker dies; its peer notices and stops
-    chief, worker = wait_all(processes, timeout=120)
-    assert worker.returncode == -signal.SIGKILL
-    assert chief.returncode in (75, -signal.SIGKILL), chief.stderr[-2000:]
-    if chief.returncode == 75:
-        assert "lost contact with the other workers" in chief.stderr
-        assert "Traceback" not in chief.stderr
-    assert os.path.isdir(root / f".{os.path.basename(run_dir)}.worker-1")
-    run_dir = root / os.path.basename(run_dir)
-
-    chief, worker = run_workers(lambda index: _resume(run_dir), cwd=REPO, timeout=TIMEOUT)
-    _ok([chief, worker])
-    assert f"Resuming {run_dir} at epoch" in chief.stdout, chief.stdout[-3000:]  # not from 0
-    assert os.listdir(root) == [os.path.basename(run_dir)]  # worker folders removed
-    (uninterrupted,) = _run_folders(augmented_two_worker_run)
-    assert _files(run_dir) == _files(uninterrupted)
-    _assert_same_rows(run_dir, uninterrupted)
-    for epoch in (1, 2):
-        _assert_same_weights(run_dir / f"best_model_{epoch:02d}.keras",
-                             uninterrupted / f"best_model_{epoch:02d}.keras")
 
 
 def test_every_pair_once_per_epoch_no_empty_batch_and_keras_still_needs_its_fixes(tmp_path):
@@ -235,7 +123,7 @@ def test_every_pair_once_per_epoch_no_empty_batch_and_keras_still_needs_its_fixe
     (tmp_path / "pairs.json").write_text(json.dumps(document))
     results = run_workers(lambda index: ["-m", "tests.multi_worker.probe", tmp_path / "pairs.json",
                                          tmp_path / f"worker{index}.json"], cwd=REPO, timeout=240)
-    _ok(results)
+    ok(results)
     probes = [json.loads((tmp_path / f"worker{index}.json").read_text()) for index in (0, 1)]
     steps = probes[0]["steps_per_epoch"]
     assert steps == 2 and all(len(probe["train"]) == 2 * steps for probe in probes)
@@ -257,7 +145,7 @@ def test_every_pair_once_per_epoch_no_empty_batch_and_keras_still_needs_its_fixe
 def test_a_peer_that_never_comes_up_ends_the_command_after_the_startup_timeout(data, tmp_path):
     ports = free_ports(2)
     (process,) = start_workers(
-        lambda index: _command(data, tmp_path / "runs", "--strategy", "multi_worker",
+        lambda index: resnet_command(data, tmp_path / "runs", "--strategy", "multi_worker",
                                "--startup_timeout", "2"), workers=1, cwd=REPO, ports=ports)
     started = time.monotonic()
     (result,) = wait_all([process], timeout=120)
@@ -270,7 +158,7 @@ def test_a_peer_that_never_comes_up_ends_the_command_after_the_startup_timeout(d
 
 def test_a_malformed_tf_config_is_one_line_and_writes_nothing(data, tmp_path):
     result = subprocess.run(
-        [sys.executable, *_command(data, tmp_path / "runs", "--strategy", "multi_worker")],
+        [sys.executable, *resnet_command(data, tmp_path / "runs", "--strategy", "multi_worker")],
         cwd=REPO, env=dict(os.environ, TF_CONFIG='{"cluster": {"worker": ["localhost:1"]}',
                            TF_CPP_MIN_LOG_LEVEL="3"),
         capture_output=True, text=True, timeout=120)

@@ -81,7 +81,8 @@ def test_split_val_evaluates_the_val_split(val_run, prepared):
     completed, runs = val_run
     assert completed.returncode == 0, completed.stderr[-3000:]
     last = completed.stdout.strip().splitlines()[-1]
-    assert re.match(r"^MAE \d+\.\d\d RMSE \d+\.\d\d on nwpu_crowd \(val\), N=2$", last), last
+    assert re.match(r"^MAE \d+\.\d\d RMSE \d+\.\d\d NAE (\d+\.\d\d\d|n/a)( \(.*\))? on "
+                    r"nwpu_crowd \(val\), N=2$", last), last
     (document,) = [d for d in results(runs) if d["test_data"] == "nwpu_crowd"]  # any order
     val = load_count_set(str(prepared), "nwpu_crowd", split="val")
     assert document["test_split"] == "val" and document["test_data"] == "nwpu_crowd"

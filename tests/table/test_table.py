@@ -350,3 +350,32 @@ def test_toy_worlds_go_to_the_one_cache_or_next_to_the_recipe(tmp_path, monkeypa
     beside = tmp_path / "recipes" / "beside.yaml"
     beside.write_text(text.replace("toy_world: {", "toy_world: {cache: worlds, "))
     assert load_recipe(str(beside)).data_dir.startswith(str(tmp_path / "recipes" / "worlds"))
+
+
+@pytest.mark.slow
+def test_nae_is_in_every_table_file_even_from_cells_written_before_it(first_table, tmp_path):
+    folder, recipe, document = first_table
+    out = tmp_path / "out"
+    shutil.copytree(folder / "out", out)
+    for path in (out / "cells").glob("*.json"):  # cells as this project wrote them before NAE
+        cell = json.loads(path.read_text())
+        for key in ("nae", "empty_images", "empty_images_mean_count"):
+            cell.pop(key, None)
+        path.write_text(json.dumps(cell))
+    assert syrac_main(["table", str(recipe), "--out", str(out)]) == 0
+    again = json.loads((out / "table.json").read_text())
+    for row in again["rows"]:
+        (source,) = row["sources"]
+        cell = json.loads(open(source).read())
+        counts, predictions = np.array(cell["counts"]), np.array(cell["predictions"])
+        people = counts > 0
+        by_hand = np.mean(np.abs(predictions[people] - counts[people]) / counts[people])
+        assert row["nae"]["mean"] == pytest.approx(by_hand)
+        assert row["empty_images"] == [int(np.sum(~people))]
+    with open(out / "table.csv", newline="") as handle:
+        ours = [r for r in csv.DictReader(handle) if r["kind"] == "ours"]
+    assert [float(r["nae_mean"]) for r in ours] == [r["nae"]["mean"] for r in again["rows"]]
+    markdown = (out / "table.md").read_text()
+    assert "| Bench NAE |" in markdown and "N=1 NAE" in markdown
+    assert "NAE is the mean of |error| / true count" in markdown
+    assert "& NAE" in (out / "table.tex").read_text()
