@@ -796,3 +796,39 @@ def test_resume_of_a_cut_backup_or_a_repeated_epoch_row(tmp_path, capsys):
     epochs = [line.split(",")[0] for line in
               (repeated / "results.csv").read_text().splitlines()[1:]]
     assert epochs == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{id},3,street,7,0", "line 1: the weather must be an integer in 0..3"),
+    ("{id},3,street,1,2", "line 1: the distractor flag must be 0 or 1"),
+    ("{id},3,street,1", "line 1: expected 'id,count,scene,weather,distractor'"),
+])
+def test_malformed_jhu_image_metadata_is_refused_by_line(tmp_path, capsys, line, message):
+    from syrac.prepare import raw_fixtures
+
+    raw = tmp_path / "raw"
+    raw_fixtures.make_jhu_crowd(raw)
+    labels = raw / "jhu_crowd_v2.0" / "val" / "image_labels.txt"
+    lines = labels.read_text().splitlines()
+    lines[0] = line.format(id=lines[0].split(",")[0])
+    labels.write_text("\n".join(lines) + "\n")
+    _refused(_syrac, ["prepare", "jhu_crowd", "--src", raw, "--data_dir", tmp_path / "data"],
+             capsys, str(labels), message)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{id} 5 2", "line 1: the illumination must be an integer in 0..3"),
+    ("{id} 1 x", "line 1: the level must be an integer in 0..4"),
+    ("{id} 1", "line 1: expected 'id illumination level'"),
+])
+def test_malformed_nwpu_image_lists_are_refused_by_line(tmp_path, capsys, line, message):
+    from syrac.prepare import raw_fixtures
+
+    raw = tmp_path / "raw"
+    raw_fixtures.make_nwpu_crowd(raw)
+    listing = raw / "NWPU-Crowd" / "val.txt"
+    lines = listing.read_text().splitlines()
+    lines[0] = line.format(id=lines[0].split()[0])
+    listing.write_text("\n".join(lines) + "\n")
+    _refused(_syrac, ["prepare", "nwpu_crowd", "--src", raw / "NWPU-Crowd", "--data_dir",
+                      tmp_path / "data"], capsys, str(listing), message)

@@ -239,3 +239,41 @@ def split_note(data_dir, dataset, split):
     about = splits.get(split) if isinstance(splits, dict) else None
     note = about.get("note") if isinstance(about, dict) else None
     return note if isinstance(note, str) else None
+
+
+# The item facts the official breakdowns read, and what each may be.
+ITEM_META = {
+    "illumination": (lambda v: _whole(v) and 0 <= v <= 3, "an integer in 0..3"),
+    "level": (lambda v: _whole(v) and 0 <= v <= 4, "an integer in 0..4"),
+    "weather": (lambda v: _whole(v) and 0 <= v <= 3, "an integer in 0..3"),
+    "distractor": (lambda v: _whole(v) and v in (0, 1), "0 or 1"),
+    "scene": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+}
+
+
+def _whole(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def load_item_metas(data_dir, dataset, split=None):
+    """The ``meta`` of every item of a count set, in :func:`load_count_set`'s order (``{}``
+    for an item without one); each known key checked, refused by file, item and key."""
+    path = annotations_path(data_dir, dataset)
+    document = read_json(path)
+    if isinstance(document, list):
+        entries, name = document, "entries"
+    else:
+        name = split or "train"
+        entries = _split_entries(path, document, name, "images")
+    metas = []
+    for where, entry in _objects(path, name, entries):
+        meta = entry.get("meta", {})
+        if not isinstance(meta, dict):
+            raise SyracError(f"{path}: {where}.meta must be an object. Received: "
+                             f"{type(meta).__name__}")
+        for key, (valid, wanted) in ITEM_META.items():
+            if key in meta and not valid(meta[key]):
+                raise SyracError(f"{path}: {where}.meta.{key} must be {wanted}. Received: "
+                                 f"{meta[key]!r}")
+        metas.append(meta)
+    return metas

@@ -15,8 +15,10 @@ METRIC_NOTES = ("mse is the mean squared error without root (the authors' 'mse')
                 "are equal")
 
 
-def results_document(request, encoder, probe, probe_folder, result, *, metrics, record, tag):
-    """The JSON document of one evaluation."""
+def results_document(request, encoder, probe, probe_folder, result, *, metrics, record, tag,
+                     breakdown=None):
+    """The JSON document of one evaluation (``breakdown``: :func:`syrac.count.breakdowns.
+    breakdowns` of it)."""
     return {
         "created": tag,
         "experiment": request.experiment,
@@ -30,6 +32,7 @@ def results_document(request, encoder, probe, probe_folder, result, *, metrics, 
         "patches_per_image": result.n * result.n,
         **json_ready(metrics),
         "metric_notes": METRIC_NOTES,
+        "breakdown": breakdown,
         "image_paths": result.image_paths,
         "counts": result.counts.tolist(),
         "predictions": result.predictions.tolist(),

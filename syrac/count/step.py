@@ -20,9 +20,15 @@ import dataclasses
 
 import keras
 
-from syrac.common.annotations import annotations_path, load_count_set, split_note
+from syrac.common.annotations import (
+    annotations_path,
+    load_count_set,
+    load_item_metas,
+    split_note,
+)
 from syrac.common.errors import SyracError
 from syrac.common.files import timestamp
+from syrac.count.breakdowns import breakdowns
 from syrac.count.core import CountSettings, check_probe_fits, evaluate, fit_probe
 from syrac.count.encoder_loading import load_encoder, load_hyperparams
 from syrac.count.metrics import count_metrics, summary_line
@@ -111,8 +117,9 @@ def _fitted_probe(step, items):
     return probe
 
 
-def _evaluated(step, items, probe):
-    """Evaluate the probe patch-wise on the ``--split`` split; write results and figures."""
+def _evaluated(step, items, metas, probe):
+    """Evaluate the probe patch-wise on the ``--split`` split; write results (with the official
+    breakdowns its items' metadata allow) and figures."""
     request, encoder, probe_folder, tag = step.request, step.encoder, step.probe_folder, step.run.tag
     check_probe_fits(probe, encoder, probe_folder.probe_path)
     print(f"Evaluating on {len(items)} {request.split} images of {request.test_data}, "
@@ -120,7 +127,8 @@ def _evaluated(step, items, probe):
     result = evaluate(encoder, probe, items, step.settings, [request.N])[request.N]
     metrics = count_metrics(result.predictions, result.counts)
     document = results_document(request, encoder, probe, probe_folder, result, metrics=metrics,
-                                record=step.record, tag=tag)
+                                record=step.record, tag=tag,
+                                breakdown=breakdowns(result.predictions, result.counts, metas))
     results_path = write_evaluation(probe_folder, tag, result, metrics=metrics,
                                     title=f"{request.evaluated_name}, N={result.n}",
                                     input_shape=list(step.settings.input_shape),
@@ -136,6 +144,8 @@ def run_count_step(request):
     # Cheap checks first: the annotation files and the saved probe, before loading any model.
     train_items = load_count_set(request.data_dir, request.train_data) if request.fitting else None
     test_items = (load_scorable_split(request.data_dir, request.test_data, request.split)
+                  if request.evaluating else None)
+    test_metas = (load_item_metas(request.data_dir, request.test_data, request.split)
                   if request.evaluating else None)
     probe_folder = ProbeFolder.of_checkpoint(request.checkpoint)
     if request.evaluating and not request.fitting:
@@ -182,7 +192,7 @@ def run_count_step(request):
                   f"--train_data {request.train_data} is ignored")
     outcome = CountOutcome(folder=probe_folder.path, probe=probe)
     if request.evaluating:
-        metrics, results_path, result = _evaluated(step, test_items, probe)
+        metrics, results_path, result = _evaluated(step, test_items, test_metas, probe)
         outcome = CountOutcome(probe_folder.path, probe, metrics, results_path,
                                result.predictions.tolist(), result.counts.tolist())
         print(f"{summary_line(metrics)} on {request.evaluated_name}, N={request.N}")

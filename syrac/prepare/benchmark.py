@@ -146,6 +146,8 @@ def build_document(dataset, description, name, args, src, raw, counted, val_reco
             if count is not None:
                 entry["count"] = count
                 entry["points"] = np.round(points, POINT_DECIMALS).tolist()
+            if item.meta:
+                entry["meta"] = dict(item.meta)
             entries.append(entry)
         document[split] = entries
     return document

@@ -26,6 +26,9 @@ class RawItem:
             ``number``, NWPU-Crowd's ``human_num``, Mall's ``count``, JHU-Crowd++'s
             ``image_labels.txt``), or ``None``. It is compared with the number of points.
         ground_truth: the file the points came from (kept to trace a conversion back).
+        meta: the benchmark's own facts about the image, written as the item's ``meta``
+            (NWPU-Crowd's ``illumination`` and ``level``; JHU-Crowd++'s ``scene``, ``weather``
+            and ``distractor``): what the official breakdowns of the scores are made from.
     """
 
     name: str
@@ -33,6 +36,7 @@ class RawItem:
     points: Optional[np.ndarray]
     stated_count: Optional[float] = None
     ground_truth: Optional[str] = None
+    meta: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass

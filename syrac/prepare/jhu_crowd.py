@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from syrac.common.errors import SyracError
-from syrac.common.numbers import as_number, finite_number
+from syrac.common.numbers import as_integer, as_number, finite_number
 from syrac.prepare.folders import (
     IMAGE_SUFFIXES,
     find_root,
@@ -51,9 +51,30 @@ def _read_lines(path):
         raise SyracError(f"{path}: cannot read: {error}") from None
 
 
+def _label_meta(path, number, fields):
+    """The ``scene``, ``weather`` (0-3) and ``distractor`` (0 or 1) of a label line, checked;
+    ``{}`` for a line that gives only ``id,count``."""
+    if len(fields) == 2:
+        return {}
+    if len(fields) != 5:
+        raise SyracError(f"{path}: line {number}: expected 'id,count,scene,weather,distractor'. "
+                         f"Received: {','.join(fields)!r}")
+    weather, distractor = as_integer(fields[3]), as_integer(fields[4])
+    if weather is None or not 0 <= weather <= 3:
+        raise SyracError(f"{path}: line {number}: the weather must be an integer in 0..3 (none, "
+                         f"fog/haze, rain, snow). Received: {fields[3]!r}")
+    if distractor not in (0, 1):
+        raise SyracError(f"{path}: line {number}: the distractor flag must be 0 or 1. "
+                         f"Received: {fields[4]!r}")
+    if not fields[2]:
+        raise SyracError(f"{path}: line {number}: the scene type is empty")
+    return {"scene": fields[2], "weather": weather, "distractor": distractor}
+
+
 def read_labels(path):
-    """``{image id: count}`` from ``image_labels.txt``."""
-    counts = {}
+    """``({image id: count}, {image id: meta})`` from ``image_labels.txt``; the meta holds the
+    scene type, weather and distractor flag the official breakdowns are made from."""
+    counts, metas = {}, {}
     for number, line in enumerate(_read_lines(path), start=1):
         if not line.strip():
             continue
@@ -74,7 +95,8 @@ def read_labels(path):
         if fields[0] in counts:
             raise SyracError(f"{path}: line {number}: image {fields[0]} is listed twice")
         counts[fields[0]] = count
-    return counts
+        metas[fields[0]] = _label_meta(path, number, fields)
+    return counts, metas
 
 
 def read_points(path):
@@ -97,7 +119,7 @@ def read_split(folder):
     """The items of one official split folder."""
     images, truth = os.path.join(folder, "images"), os.path.join(folder, "gt")
     labels_path = os.path.join(folder, LABELS_FILE)
-    counts = read_labels(labels_path)
+    counts, metas = read_labels(labels_path)
     names = list_files(images, IMAGE_SUFFIXES)
     pairs = pair_files(images, names, truth, list_files(truth, (".txt",)),
                        lambda name: f"{stem(name)}.txt")
@@ -116,7 +138,7 @@ def read_split(folder):
     for name, truth_name in pairs:
         truth_path = os.path.join(truth, truth_name)
         items.append(RawItem(name, os.path.join(images, name), read_points(truth_path),
-                             counts[stem(name)], truth_path))
+                             counts[stem(name)], truth_path, meta=metas[stem(name)]))
     return items
 
 

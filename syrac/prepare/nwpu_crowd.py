@@ -21,6 +21,7 @@ import numpy as np
 
 from syrac.common.errors import SyracError
 from syrac.common.files import read_json
+from syrac.common.numbers import as_integer
 from syrac.prepare.folders import (
     IMAGE_SUFFIXES,
     find_root,
@@ -43,14 +44,41 @@ def _is_root(path):
     )
 
 
-def read_ids(path):
-    """Image ids (the first field of each line) of a ``train.txt``-style list."""
+# The official lists give, after each id, the illumination class and the scene level.
+LIST_FIELDS = (("illumination", 3), ("level", 4))
+
+
+def read_list(path):
+    """``{image id: {"illumination", "level"}}`` of a ``train.txt``-style list, in its order
+    (``3110 1 2``: image 3110, illumination 1, level 2; an id alone gives an empty meta)."""
     try:
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise SyracError(f"{path}: cannot read: {error}") from None
-    return [stem(line.split()[0]) for line in lines if line.strip()]
+    listed_ids = {}
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        meta = {}
+        if len(fields) > 1:
+            if len(fields) != 1 + len(LIST_FIELDS):
+                raise SyracError(f"{path}: line {number}: expected 'id illumination level'. "
+                                 f"Received: {line.strip()!r}")
+            for (key, most), text in zip(LIST_FIELDS, fields[1:]):
+                value = as_integer(text)
+                if value is None or not 0 <= value <= most:
+                    raise SyracError(f"{path}: line {number}: the {key} must be an integer in "
+                                     f"0..{most}. Received: {text!r}")
+                meta[key] = value
+        listed_ids[stem(fields[0])] = meta
+    return listed_ids
+
+
+def read_ids(path):
+    """Image ids (the first field of each line) of a ``train.txt``-style list."""
+    return list(read_list(path))
 
 
 def read_json_points(path):
@@ -86,7 +114,8 @@ def read(dataset, src, args):
     truth_names = list_files(truth, (".json",)) if os.path.isdir(truth) else []
     truth_ids = {stem(name) for name in truth_names}
     lists = {split: os.path.join(root, f"{split}.txt") for split in SPLITS}
-    ids = {split: read_ids(path) for split, path in lists.items()}
+    metas = {split: read_list(path) for split, path in lists.items()}
+    ids = {split: list(metas[split]) for split in SPLITS}
 
     seen = {}
     for split in SPLITS:
@@ -128,7 +157,8 @@ def read(dataset, src, args):
         items = []
         for image_id in ids[split]:
             name = image_names[image_id]
-            item = RawItem(name, os.path.join(images, name), None)
+            item = RawItem(name, os.path.join(images, name), None,
+                           meta=metas[split][image_id])
             if image_id in truth_ids:
                 item.ground_truth = os.path.join(truth, f"{image_id}.json")
                 item.points, item.stated_count = read_json_points(item.ground_truth)

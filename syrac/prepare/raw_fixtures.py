@@ -148,7 +148,8 @@ def make_jhu_crowd(root, sizes=(("train", 3), ("val", 2), ("test", 2)), seed=3):
             with open(os.path.join(folder, "gt", f"{image_id}.txt"), "w") as handle:
                 for x, y in points:
                     handle.write(f"{int(x)} {int(y)} 4 5 0 1\n")
-            labels.append(f"{image_id},{count},street,0,{int(distractor)}")
+            scene = ("street", "stadium", "mall")[number % 3]
+            labels.append(f"{image_id},{count},{scene},{number % 4},{int(distractor)}")
             expected[split][f"{image_id}.jpg"] = points
         with open(os.path.join(folder, "image_labels.txt"), "w") as handle:
             handle.write("\n".join(labels) + "\n")

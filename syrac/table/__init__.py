@@ -11,7 +11,9 @@ Modules, one job each:
   once and found again by content;
 - ``build``: recipe to choices (epoch, N and the cells of every row, seed and benchmark);
 - ``literature``: published results from a sourced CSV file;
-- ``render``: ``table.md``, ``.csv``, ``.tex``, ``.json`` and a figure per benchmark.
+- ``render``: ``table.md``, ``.csv``, ``.tex``, ``.json`` and a figure per benchmark;
+- ``breakdown``: the second table, each benchmark's official breakdowns
+  (``table.breakdown.md`` / ``.csv`` / ``.json``).
 
 The demo (:mod:`syrac.demo`) is this package run on ``config/recipes/demo.yaml``.
 """

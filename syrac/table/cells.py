@@ -18,7 +18,13 @@ import tempfile
 
 import numpy as np
 
-from syrac.common.annotations import annotations_path, load_count_set, load_ranking_set
+from syrac.common.annotations import (
+    annotations_path,
+    load_count_set,
+    load_item_metas,
+    load_ranking_set,
+)
+from syrac.count.breakdowns import breakdowns
 from syrac.common.files import read_json, timestamp, write_new_json
 from syrac.count.core import CountSettings, evaluate, fit_probe, pair_rank_accuracy
 from syrac.count.encoder_loading import load_encoder
@@ -61,7 +67,10 @@ class KeptProbe:
 
 def cell_metric(cell, key):
     """A metric of an evaluation cell or results file; one written before the metric existed
-    (NAE, the empty images) gets it from its per-image counts and predictions."""
+    (NAE, the empty images, the breakdown) gets it from its per-image counts and predictions
+    (a breakdown so made has the count ranges only: the metadata is not in the cell)."""
+    if key == "breakdown" and key not in cell:
+        return breakdowns(cell["predictions"], cell["counts"])
     if key not in cell:
         cell = json_ready(count_metrics(cell["predictions"], cell["counts"]))
     return cell[key]
@@ -157,6 +166,7 @@ class TableCache:
         missing = [n for n in ns if n not in found]
         if missing:
             items = load_count_set(self.data_dir, dataset, split=split)
+            metas = load_item_metas(self.data_dir, dataset, split)
             results = evaluate(self.encoder(checkpoint), kept.probe, items,
                                CountSettings.from_params(params), missing, progress=False)
             for n, result in results.items():
@@ -165,6 +175,7 @@ class TableCache:
                     "probe": kept.key, "dataset": dataset, "split": split, "N": n,
                     **json_ready(count_metrics(result.predictions, result.counts)),
                     "image_paths": result.image_paths,
+                    "breakdown": breakdowns(result.predictions, result.counts, metas),
                     "counts": result.counts.tolist(), "predictions": result.predictions.tolist(),
                     "created": timestamp(),
                 })
@@ -184,12 +195,14 @@ class TableCache:
             if found[n] is None:
                 labels = [label for _, label in load_count_set(self.data_dir, noisy_set)]
                 items = load_count_set(self.data_dir, dataset, split=split)
+                metas = load_item_metas(self.data_dir, dataset, split)
                 counts = np.asarray([count for _, count in items], dtype=np.float64)
                 predictions = np.full(counts.shape, float(np.mean(labels)))
                 found[n] = self._keep(path, {
                     "encoder_path": None, "probe": f"mean label of {noisy_set}",
                     "noisy_set": noisy_set, "noisy_sha256": noisy, "dataset": dataset,
                     "split": split, "N": n, **json_ready(count_metrics(predictions, counts)),
+                    "breakdown": breakdowns(predictions, counts, metas),
                     "image_paths": [image for image, _ in items], "counts": counts.tolist(),
                     "predictions": predictions.tolist(), "created": timestamp(),
                 })

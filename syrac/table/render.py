@@ -17,6 +17,7 @@ import os
 import typing
 
 from syrac.common.files import write_atomic
+from syrac.table.breakdown import breakdown_files
 from syrac.table.build import summary
 from syrac.table.cells import cell_metric
 from syrac.table.rows import slug
@@ -311,8 +312,9 @@ def _figures(recipe, choices, document, folder):
 
 
 def write_table(recipe, choices, literature, folder):
-    """Write ``table.md``, ``.csv``, ``.tex``, ``.json`` and the figures to ``folder``; return
-    the Markdown.
+    """Write ``table.md``, ``.csv``, ``.tex``, ``.json``, the breakdown table
+    (``table.breakdown.md`` / ``.csv`` / ``.json``) and the figures to ``folder``; return the
+    Markdown.
 
     These files are made from the cells alone, so they are replaced by each run; the cells
     themselves are never rewritten.
@@ -321,7 +323,8 @@ def write_table(recipe, choices, literature, folder):
     text = markdown(recipe, document)
     outputs = {"table.md": text, "table.csv": csv_text(document),
                "table.tex": latex(recipe, document),
-               "table.json": json.dumps(document, indent=1, allow_nan=False) + "\n"}
+               "table.json": json.dumps(document, indent=1, allow_nan=False) + "\n",
+               **breakdown_files(recipe, choices)}
     for name, content in outputs.items():
         write_atomic(os.path.join(folder, name), content.encode("utf-8"))
     _figures(recipe, choices, document, folder)

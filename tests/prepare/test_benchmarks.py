@@ -143,6 +143,11 @@ def test_jhu_crowd_official_splits_and_stated_counts(dirs, capsys):
         assert set(by_name(document[split])) == set(expected[split])
         distractor = by_name(document[split])[sorted(expected[split])[-1]]
         assert distractor["count"] == 0 and distractor["points"] == []
+        assert distractor["meta"]["distractor"] == 1
+        for name, entry in by_name(document[split]).items():  # the label line's facts, kept
+            number = int(name[:4])
+            assert entry["meta"]["weather"] == number % 4
+            assert entry["meta"]["scene"] == ("street", "stadium", "mall")[number % 3]
     assert document["meta"]["val"] == {"official": True}
     assert "count" in document["meta"] and "image_labels.txt" in document["meta"]["count"]
     output = capsys.readouterr().out
@@ -158,7 +163,13 @@ def test_nwpu_crowd_test_images_are_listed_without_counts(dirs, capsys):
                  {split: expected[split] for split in ("train", "val")})
     assert set(by_name(document["val"])) == set(expected["val"])
     assert set(by_name(document["test"])) == set(expected["test"])
-    assert all(set(entry) == {"image"} for entry in document["test"])
+    assert all(set(entry) == {"image", "meta"} for entry in document["test"])
+    for split in ("train", "val", "test"):  # each image keeps its illumination and level
+        listed = dict(line.split(" ", 1) for line in
+                      (raw / "NWPU-Crowd" / f"{split}.txt").read_text().splitlines())
+        for entry in document[split]:
+            illumination, level = map(int, listed[os.path.basename(entry["image"])[:4]].split())
+            assert entry["meta"] == {"illumination": illumination, "level": level}
     assert document["meta"]["splits"]["test"]["note"] == UNLABELLED_TEST_NOTE
     assert split_note(str(data), "nwpu_crowd", "test") == UNLABELLED_TEST_NOTE
     assert split_note(str(data), "nwpu_crowd", "val") is None

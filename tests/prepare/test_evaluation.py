@@ -15,7 +15,8 @@ import pytest
 
 from experiments import resolve_experiment
 from syrac.cli import finetune_parser
-from syrac.common.annotations import load_count_set
+from syrac.common.annotations import load_count_set, load_item_metas
+from syrac.count.breakdowns import NWPU_LEVELS
 from syrac.common.errors import SyracError
 from syrac.fixtures import make_count_set
 from syrac.prepare import raw_fixtures
@@ -88,6 +89,18 @@ def test_split_val_evaluates_the_val_split(val_run, prepared):
     assert document["test_split"] == "val" and document["test_data"] == "nwpu_crowd"
     assert document["image_paths"] == [path for path, _ in val]
     assert document["counts"] == [count for _, count in val]
+    # NWPU-Crowd's breakdowns, from the levels and illumination prepare kept for each image
+    metas = load_item_metas(str(prepared), "nwpu_crowd", "val")
+    breakdown = document["breakdown"]
+    assert sum(group["n"] for group in breakdown["levels"].values()) == len(val)
+    for level, name in NWPU_LEVELS.items():
+        members = [i for i, meta in enumerate(metas) if meta["level"] == level]
+        assert breakdown["levels"][name]["n"] == len(members)
+        if members:
+            errors = [abs(document["predictions"][i] - document["counts"][i]) for i in members]
+            assert breakdown["levels"][name]["mae"] == pytest.approx(sum(errors) / len(errors))
+    assert set(breakdown) == {"count_ranges", "levels", "mean_level_mae", "mean_level_mae_over",
+                              "illumination"}
 
 
 @pytest.mark.slow

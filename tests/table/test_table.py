@@ -379,3 +379,50 @@ def test_nae_is_in_every_table_file_even_from_cells_written_before_it(first_tabl
     assert "| Bench NAE |" in markdown and "N=1 NAE" in markdown
     assert "NAE is the mean of |error| / true count" in markdown
     assert "& NAE" in (out / "table.tex").read_text()
+
+
+def test_the_breakdown_table_of_nwpu_style_metadata_by_hand(tmp_path):
+    """The mean predictor on a benchmark whose items carry NWPU-Crowd's level and illumination:
+    every figure of ``table.breakdown.json`` worked out by hand."""
+    data = tmp_path / "data"
+    make_count_set(str(data), "noisy", images=3)
+    make_count_set(str(data), "bench", images=4, split="test", seed=2)
+    noisy = json.loads((data / "noisy" / "annotations.json").read_text())
+    for entry, label in zip(noisy, (2, 4, 9)):
+        entry["count"] = label  # the mean predictor says 5 for every image
+    (data / "noisy" / "annotations.json").write_text(json.dumps(noisy))
+    path = data / "bench" / "annotations.json"
+    bench = json.loads(path.read_text())
+    for entry, count, level, light in zip(bench["test"], (0, 3, 10, 80), (0, 1, 1, 1),
+                                          (0, 0, 2, 2)):
+        entry.update(count=count, meta={"level": level, "illumination": light})
+    path.write_text(json.dumps(bench))
+    recipe = write_recipe(tmp_path, data, selection={"rule": "fixed", "N": 1}, N=[1],
+                          benchmarks=[{"dataset": "bench", "split": "test", "label": "Bench"}],
+                          encoders=[{"name": "mean", "mean": True}], rank_accuracy=None,
+                          literature=None)
+    assert syrac_main(["table", str(recipe), "--out", str(tmp_path / "out")]) == 0
+    document = json.loads((tmp_path / "out" / "table.breakdown.json").read_text())
+    (entry,) = document["benchmarks"]
+    levels = entry["kinds"]["levels"]["mean"]
+    # errors |5 - true|: 5, 2, 5, 75; level 1 holds the last three
+    assert levels["groups"]["level 0 (0)"]["mae"]["mean"] == pytest.approx(5)
+    assert levels["groups"]["level 0 (0)"]["nae"] is None  # only an empty image
+    assert levels["groups"]["level 1 (1-100)"]["mae"]["mean"] == pytest.approx((2 + 5 + 75) / 3)
+    assert levels["groups"]["level 1 (1-100)"]["nae"]["mean"] == pytest.approx(
+        (2 / 3 + 5 / 10 + 75 / 80) / 3)
+    assert levels["groups"]["level 2 (101-500)"]["n"] == 0
+    assert levels["groups"]["level 2 (101-500)"]["mae"] is None
+    assert levels["mean_level_mae"]["mean"] == pytest.approx((5 + 82 / 3) / 2)
+    light = entry["kinds"]["illumination"]["mean"]["groups"]
+    assert light["illumination 0"]["mae"]["mean"] == pytest.approx((5 + 2) / 2)
+    assert light["illumination 2"]["rmse"]["mean"] == pytest.approx(((25 + 75**2) / 2) ** 0.5)
+    ranges = entry["kinds"]["count_ranges"]["mean"]["groups"]
+    assert ranges["low (0-50)"]["n"] == 3 and ranges["medium (51-500)"]["n"] == 1
+    markdown = (tmp_path / "out" / "table.breakdown.md").read_text()
+    assert "## Bench: scene levels (NWPU-Crowd)" in markdown and "mean of level MAEs" in markdown
+    with open(tmp_path / "out" / "table.breakdown.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["breakdown"], r["group"]) for r in rows} >= {("levels", "level 4 (>5000)"),
+                                                           ("illumination", "illumination 3")}
+    assert all(r["sources"] for r in rows)
