@@ -8,6 +8,7 @@ Modules, one job each:
 - ``step``: the step's orchestration for one request: checks, fit, evaluation, in order;
 - ``request``: :class:`CountRequest`, what one step is asked to do, checked by option name;
 - ``settings``: which input shape and scaling apply (parameters, run folder, ``--set``);
+- ``evaluated_split``: the split to evaluate, its items and their metadata, checked first;
 - ``core``: the two computations every driver shares: ``fit_probe`` and ``evaluate``;
 - ``probe_folder``: one encoder's probe folder (probe, archive, results, figures, journal);
 - ``results``: one evaluation's results file and figures, in order;
@@ -18,7 +19,10 @@ Modules, one job each:
 - ``probe``: the non-negative least-squares count head, saved and loaded;
 - ``patches``: the N x N grid of patches, each resized back to the input shape;
 - ``evaluation``: counting benchmark images patch by patch and summing;
-- ``metrics``: MAE, the authors' MSE (no root), RMSE and R²;
+- ``metrics``: MAE, the authors' MSE (no root), RMSE, NAE, R² and rank accuracy;
+- ``breakdowns``: the official breakdowns (count ranges, NWPU-Crowd levels and illumination,
+  JHU-Crowd++ weather);
+- ``submission``: NWPU-Crowd's submission file (``id count`` per hidden test image);
 - ``figures``: error by count range, predicted vs true, patch grids, comparison plots;
 - ``counter``: one Keras model that counts (scaling, encoder, head, grid), and its export;
 - ``command``: ``python -m syrac count``, any images with a trained model;

@@ -60,6 +60,10 @@ class ProbeFolder:
     def results(self, tag):
         return os.path.join(self.path, f"results.{tag}.json")
 
+    def submission(self, tag):
+        """The NWPU-Crowd submission file of the test-set count tagged ``tag``."""
+        return os.path.join(self.path, f"nwpu_test.{tag}.txt")
+
     def figures(self, tag):
         """``{name: path}`` of the three figures of the evaluation tagged ``tag``."""
         return {name: os.path.join(self.path, f"{name}.{tag}.png") for name in FIGURE_NAMES}

@@ -20,13 +20,7 @@ import dataclasses
 
 import keras
 
-from syrac.common.annotations import (
-    annotations_path,
-    load_count_set,
-    load_item_metas,
-    split_note,
-)
-from syrac.common.errors import SyracError
+from syrac.common.annotations import load_count_set
 from syrac.common.files import timestamp
 from syrac.count.breakdowns import breakdowns
 from syrac.count.core import CountSettings, check_probe_fits, evaluate, fit_probe
@@ -43,6 +37,8 @@ from syrac.count.request import (  # noqa: F401 (the step's public names)
 )
 from syrac.count.results import results_document, write_evaluation
 from syrac.count.settings import check_probe_settings, resolve_encoder_settings
+from syrac.count.evaluated_split import EvaluatedSplit
+from syrac.count.submission import write_submission
 
 
 @dataclasses.dataclass
@@ -59,20 +55,6 @@ class CountOutcome:
     @property
     def probe_folder(self):
         return ProbeFolder(self.folder).probe_path
-
-
-def load_scorable_split(data_dir, dataset, split):
-    """Read the split to evaluate; refuse it, naming why, if any of its images has no count."""
-    items = load_count_set(data_dir, dataset, split=split, allow_missing_counts=True)
-    unlabelled = [path for path, count in items if count is None]
-    if unlabelled:
-        note = split_note(data_dir, dataset, split) or "evaluate a labelled split with --split"
-        raise SyracError(
-            f"{annotations_path(data_dir, dataset)}: {len(unlabelled)} of {len(items)} images "
-            f"of the '{split}' split have no count and cannot be scored (e.g. "
-            f"{unlabelled[0]}); {note}"
-        )
-    return items
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,16 +119,31 @@ def _evaluated(step, items, metas, probe):
     return metrics, results_path, result
 
 
+def _submitted(step, items, probe):
+    """Count NWPU-Crowd's test images and write the file its online benchmark scores."""
+    request, encoder = step.request, step.encoder
+    check_probe_fits(probe, encoder, step.probe_folder.probe_path)
+    print(f"Counting the {len(items)} test images of {request.test_data} (labels hidden), "
+          f"N={request.N}")
+    unscored = [(path, 0.0) for path, _ in items]
+    result = evaluate(encoder, probe, unscored, step.settings, [request.N])[request.N]
+    path = write_submission(step.probe_folder.submission(step.run.tag), result.image_paths,
+                            result.predictions)
+    print(f"NWPU-Crowd submission: {path} ({len(items)} lines 'id count', in test.txt's "
+          "order); upload it to the NWPU-Crowd online benchmark, which reports MAE, MSE and "
+          "NAE overall, per scene level and per illumination")
+    return path
+
+
 def run_count_step(request):
     """Fit the probe, evaluate it, or both, as ``request`` asks; return a :class:`CountOutcome`."""
     check_request(request)
     params, overrides = request.params, request.overrides
     # Cheap checks first: the annotation files and the saved probe, before loading any model.
     train_items = load_count_set(request.data_dir, request.train_data) if request.fitting else None
-    test_items = (load_scorable_split(request.data_dir, request.test_data, request.split)
-                  if request.evaluating else None)
-    test_metas = (load_item_metas(request.data_dir, request.test_data, request.split)
-                  if request.evaluating else None)
+    split = EvaluatedSplit.read(request.data_dir, request.test_data, request.split) \
+        if request.evaluating else None
+    submitting = split is not None and split.hidden
     probe_folder = ProbeFolder.of_checkpoint(request.checkpoint)
     if request.evaluating and not request.fitting:
         probe_folder.require_probe()
@@ -191,8 +188,11 @@ def run_count_step(request):
             print(f"note: --stage evaluate uses the saved probe, fitted on {fitted_on}; "
                   f"--train_data {request.train_data} is ignored")
     outcome = CountOutcome(folder=probe_folder.path, probe=probe)
-    if request.evaluating:
-        metrics, results_path, result = _evaluated(step, test_items, test_metas, probe)
+    if submitting:
+        outcome = CountOutcome(probe_folder.path, probe,
+                               results_path=_submitted(step, split.items, probe))
+    elif request.evaluating:
+        metrics, results_path, result = _evaluated(step, split.items, split.metas, probe)
         outcome = CountOutcome(probe_folder.path, probe, metrics, results_path,
                                result.predictions.tolist(), result.counts.tolist())
         print(f"{summary_line(metrics)} on {request.evaluated_name}, N={request.N}")

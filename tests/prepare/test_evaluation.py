@@ -115,10 +115,45 @@ def test_the_test_split_of_a_prepared_benchmark_is_evaluated(val_run, prepared, 
     assert document["counts"] == [count for _, count in test]
 
 
-def test_count_less_test_images_are_refused(prepared, tmp_path):
-    """Refused while reading the annotations, before any model is loaded."""
-    message = (r"nwpu_crowd/annotations\.json: 2 of 2 images of the 'test' split have no count "
+@pytest.mark.slow
+def test_nwpu_test_split_is_counted_into_the_submission_file(val_run, prepared, capsys):
+    """Hidden labels: the test split is counted, not scored, into ``id count`` lines in
+    ``test.txt``'s order, the format NWPU-Crowd's online benchmark takes."""
+    _, runs = val_run
+    run_in_process(command(prepared, runs, "--test_data", "nwpu_crowd", "--split", "test",
+                           "--stage", "evaluate"))
+    printed = capsys.readouterr().out
+    assert "NWPU-Crowd submission: " in printed
+    (path,) = glob.glob(str(runs / "MODEL" / "best_model_01" / "*" / "nwpu_test.*.txt"))
+    listed = [line.split()[0] for line in
+              open(prepared / "downloads" / "NWPU-Crowd" / "test.txt").read().splitlines()]
+    lines = open(path).read().splitlines()
+    assert [line.split(" ")[0] for line in lines] == listed  # every test image, in order
+    assert all(re.fullmatch(r"\d{4} \d+\.\d{4}", line) for line in lines), lines
+    assert open(path).read().endswith("\n") and "" not in lines
+
+
+def test_count_less_images_of_another_split_are_refused(prepared, tmp_path):
+    """Refused while reading the annotations, before any model is loaded: only NWPU-Crowd's
+    test set is counted without labels (for its online benchmark)."""
+    (prepared / "hidden").mkdir(exist_ok=True)  # beside the prepared sets: same image paths
+    path = prepared / "hidden" / "annotations.json"
+    document = json.loads((prepared / "nwpu_crowd" / "annotations.json").read_text())
+    document["meta"]["dataset"] = "another_benchmark"
+    path.write_text(json.dumps(document))
+    message = (r"hidden/annotations\.json: 2 of 2 images of the 'test' split have no count "
                r"and cannot be scored \(e\.g\. \S+0007\.jpg\); NWPU-Crowd test labels are not "
                r"public: evaluate with --split val$")
     with pytest.raises(SyracError, match=message):
-        run_in_process(command(prepared, tmp_path, "--test_data", "nwpu_crowd"))
+        run_in_process(command(prepared, tmp_path, "--test_data", "hidden"))
+
+
+def test_a_missing_nwpu_test_image_is_refused_before_any_work(prepared, tmp_path):
+    (prepared / "nwpu_missing").mkdir(exist_ok=True)
+    document = json.loads((prepared / "nwpu_crowd" / "annotations.json").read_text())
+    document["test"][0]["image"] = "nwpu_crowd/gone/9999.jpg"
+    (prepared / "nwpu_missing" / "annotations.json").write_text(json.dumps(document))
+    with pytest.raises(SyracError, match=r"9999\.jpg"):
+        run_in_process(command(prepared, tmp_path, "--test_data", "nwpu_missing", "--split",
+                               "test"))
+    assert not list(tmp_path.glob("**/nwpu_test.*.txt"))
