@@ -14,5 +14,6 @@ Modules, one job each:
 - ``folder_lock``: one folder, one process (``flock``), telling a killed writer's folder from a
   live one's;
 - ``validation_split``: the one rule that draws a validation split;
+- ``shards``: ``--shard i/n`` (or the scheduler's index) and the share of a job it takes;
 - ``progress``: progress bars on long work.
 """

@@ -21,7 +21,7 @@ from syrac.common.output_folders import OutputFolder
 from syrac.synth import counting, job, prompts, removal
 from syrac.synth.generation import generate, pending, remove_leftovers
 from syrac.synth.image_io import FORMATS, find_images, find_masks
-from syrac.synth.items import parse_shard, shard_items
+from syrac.common.shards import parse_shard, shard_items
 from syrac.synth.manifest import manifest_path, repair_manifest
 from syrac.synth.presets import DEFAULT_PRESET, DTYPES, check_preset, load_model
 from syrac.synth.sizing import parse_size

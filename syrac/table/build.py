@@ -11,6 +11,8 @@ when the recipe asks for it. A ``mean`` row scores the noisy set's mean label th
 import dataclasses
 import statistics
 
+from syrac.common.shards import shard_items
+from syrac.count.submission import is_nwpu_test
 from syrac.table.cells import TableCache
 from syrac.table.rows import Epoch, row_epochs
 from syrac.table.selection import choose
@@ -28,6 +30,7 @@ class Choice:
     grid: dict            # {N: cell} on the reported split, for the chosen epoch
     selected_on: list     # the val cell files the rule looked at (count_val), else []
     rank: dict = None     # the rank-accuracy cell of the chosen epoch, when the recipe asks
+    hidden: dict = None   # NWPU-Crowd: the hidden test split counted at this epoch and N
 
     @property
     def cell(self):
@@ -64,6 +67,9 @@ class _ProbedRow:
     def rank_accuracy(self, index):
         return self.cache.rank_accuracy(self._probe(index), self.recipe.rank_pairs)
 
+    def hidden_counts(self, index, dataset, n):
+        return self.cache.hidden_counts(self._probe(index), dataset, n)
+
 
 class _MeanRow:
     """The scores of the mean predictor: no encoder, no epoch, the noisy set's mean label."""
@@ -79,6 +85,9 @@ class _MeanRow:
     def rank_accuracy(self, index):
         return self.cache.mean_rank_accuracy(self.recipe.noisy_set, self.recipe.rank_pairs)
 
+    def hidden_counts(self, index, dataset, n):
+        return self.cache.hidden_counts(None, dataset, n)
+
 
 def _scored_row(cache, recipe, row, seed, *, folder, fresh):
     if row.kind == "mean":
@@ -87,34 +96,45 @@ def _scored_row(cache, recipe, row, seed, *, folder, fresh):
     return _ProbedRow(cache, recipe, recipe.params_for(row), epochs)
 
 
-def build_table(recipe, folder, log=print, *, fresh=False):
+def units(recipe):
+    """The table's units of work, in a fixed order: ``(seed, row)``, each a pre-training (or
+    an untrained or given encoder) with the probes and cells that depend on it."""
+    return [(seed, row) for seed in recipe.seeds for row in recipe.encoders]
+
+
+def build_table(recipe, folder, log=print, *, fresh=False, shard=None):
     """Make every cell ``recipe`` asks for (reusing what ``folder`` holds); return the choices.
 
     With ``fresh``, pre-training rows train anew instead of reusing a finished run; probes and
-    cells are found by content, so only what comes out byte for byte the same is reused.
+    cells are found by content, so only what comes out byte for byte the same is reused. With
+    ``shard`` ``(i, n)``, only the units ``k`` with ``k mod n == i`` are made (their choices
+    returned): shards on one folder write disjoint files, and a run without a shard then finds
+    everything they made.
     """
-    cache = TableCache(folder, recipe.data_dir)
+    cache = TableCache(folder, recipe.data_dir, mean_of=recipe.noisy_set)
     choices = []
-    for seed in recipe.seeds:
-        for row in recipe.encoders:
-            scored = _scored_row(cache, recipe, row, seed, folder=folder, fresh=fresh)
-            epochs = scored.epochs
-            for benchmark in recipe.benchmarks:
-                val_mae, looked_at = {}, []
-                if recipe.rule == "count_val":
-                    for index in range(len(epochs)):
-                        cells = scored.cells(index, benchmark.dataset, benchmark.val_split)
-                        for n, cell in cells.items():
-                            val_mae[(index, n)] = cell["mae"]
-                            looked_at.append(cell["file"])
-                index, n = choose(recipe.rule, recipe.fixed_n, epochs, val_mae)
-                grid = scored.cells(index, benchmark.dataset, benchmark.split)
-                ranked = scored.rank_accuracy(index) if recipe.rank_pairs else None
-                choices.append(Choice(row.name, seed, benchmark.title, epochs[index].epoch, n,
-                                      grid, looked_at, ranked))
-                log(f"{row.name}, seed {seed}, {benchmark.title}: epoch "
-                    f"{epochs[index].epoch or '-'}, N={n}: MAE {grid[n]['mae']:.2f} "
-                    f"RMSE {grid[n]['rmse']:.2f}"
-                    + (f", rank accuracy {ranked['rank_accuracy']:.3f}" if ranked else ""))
+    mine = units(recipe) if shard is None else shard_items(units(recipe), *shard)
+    for seed, row in mine:
+        scored = _scored_row(cache, recipe, row, seed, folder=folder, fresh=fresh)
+        epochs = scored.epochs
+        for benchmark in recipe.benchmarks:
+            val_mae, looked_at = {}, []
+            if recipe.rule == "count_val":
+                for index in range(len(epochs)):
+                    cells = scored.cells(index, benchmark.dataset, benchmark.val_split)
+                    for n, cell in cells.items():
+                        val_mae[(index, n)] = cell["mae"]
+                        looked_at.append(cell["file"])
+            index, n = choose(recipe.rule, recipe.fixed_n, epochs, val_mae)
+            grid = scored.cells(index, benchmark.dataset, benchmark.split)
+            ranked = scored.rank_accuracy(index) if recipe.rank_pairs else None
+            hidden = (scored.hidden_counts(index, benchmark.dataset, n)
+                      if is_nwpu_test(recipe.data_dir, benchmark.dataset, "test") else None)
+            choices.append(Choice(row.name, seed, benchmark.title, epochs[index].epoch, n,
+                                  grid, looked_at, ranked, hidden))
+            log(f"{row.name}, seed {seed}, {benchmark.title}: epoch "
+                f"{epochs[index].epoch or '-'}, N={n}: MAE {grid[n]['mae']:.2f} "
+                f"RMSE {grid[n]['rmse']:.2f}"
+                + (f", rank accuracy {ranked['rank_accuracy']:.3f}" if ranked else ""))
     log(f"{cache.computed} probe(s) and cell(s) computed, {cache.reused} reused from {folder}")
     return choices

@@ -83,9 +83,10 @@ def _key(document):
 class TableCache:
     """The probes and cells of one table folder, with the encoders loaded only when needed."""
 
-    def __init__(self, folder, data_dir):
+    def __init__(self, folder, data_dir, mean_of=None):
         self.folder = folder
         self.data_dir = data_dir
+        self._mean_of = mean_of  # the noisy set whose mean label the mean predictor gives
         self._digests = {}
         self._encoders = {}
         self.reused = 0
@@ -146,7 +147,10 @@ class TableCache:
         return {**read_json(path), "file": path}
 
     def _keep(self, path, document):
-        write_new_json(path, document, indent=1, sort_keys=False, allow_nan=False)
+        try:
+            write_new_json(path, document, indent=1, sort_keys=False, allow_nan=False)
+        except FileExistsError:  # a shard made the same cell meanwhile: the same content
+            return {**read_json(path), "file": path}
         self.computed += 1
         return {**document, "file": path}
 
@@ -207,6 +211,31 @@ class TableCache:
                     "predictions": predictions.tolist(), "created": timestamp(),
                 })
         return found
+
+    def hidden_counts(self, kept, dataset, n):
+        """The counts of NWPU-Crowd's hidden test split by a :class:`KeptProbe` at ``n`` (with
+        ``kept`` None, the mean predictor's), for the submission file; kept in ``cells/``."""
+        annotations = self.digest(annotations_path(self.data_dir, dataset))
+        key = kept.key if kept else f"mean label of {self._mean_of}"
+        path = self._cell_path({"probe": key, "dataset": dataset, "split": "test",
+                                "annotations_sha256": annotations, "N": n, "hidden": True})
+        cell = self._kept(path)
+        if cell is not None:
+            return cell
+        items = load_count_set(self.data_dir, dataset, split="test", allow_missing_counts=True)
+        paths = [image for image, _ in items]
+        if kept is None:
+            labels = [label for _, label in load_count_set(self.data_dir, self._mean_of)]
+            predictions = [float(np.mean(labels))] * len(paths)
+        else:
+            result = evaluate(self.encoder(kept.checkpoint), kept.probe,
+                              [(image, 0.0) for image in paths],
+                              CountSettings.from_params(kept.params), [n], progress=False)[n]
+            predictions = result.predictions.tolist()
+        return self._keep(path, {"encoder_path": kept and kept.checkpoint, "probe": key,
+                                 "dataset": dataset, "split": "test", "N": n,
+                                 "image_paths": paths, "predictions": predictions,
+                                 "created": timestamp()})
 
     def rank_accuracy(self, kept, rank_pairs):
         """The rank-accuracy cell of a :class:`KeptProbe` on ``rank_pairs`` (``(ranking set,

@@ -17,6 +17,7 @@ import os
 import typing
 
 from syrac.common.files import write_atomic
+from syrac.count.submission import write_submission
 from syrac.table.breakdown import breakdown_files
 from syrac.table.build import summary
 from syrac.table.cells import cell_metric
@@ -328,4 +329,16 @@ def write_table(recipe, choices, literature, folder):
     for name, content in outputs.items():
         write_atomic(os.path.join(folder, name), content.encode("utf-8"))
     _figures(recipe, choices, document, folder)
+    _submissions(recipe, choices, folder)
     return text
+
+
+def _submissions(recipe, choices, folder):
+    """``nwpu_test.<row>.txt`` (``.seed<s>`` with several seeds) for every row, from the counts
+    of NWPU-Crowd's hidden test split at the row's selected epoch and N."""
+    for choice in choices:
+        if choice.hidden is None:
+            continue
+        seed = f".seed{choice.seed}" if len(recipe.seeds) > 1 else ""
+        write_submission(os.path.join(folder, f"nwpu_test.{slug(choice.row)}{seed}.txt"),
+                         choice.hidden["image_paths"], choice.hidden["predictions"])

@@ -12,7 +12,8 @@ from syrac.common.errors import SyracError
 from syrac.fixtures import crowd_image
 from syrac.synth import counting, job, manifest, presets, prompts, removal, sizing
 from syrac.synth.image_io import find_images, find_masks, source_location
-from syrac.synth.items import WorkItem, batches, item_seed, parse_shard, shard_items
+from syrac.common.shards import parse_shard, shard_items
+from syrac.synth.items import WorkItem, batches, item_seed
 
 
 def write_png(path, image):

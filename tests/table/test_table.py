@@ -5,6 +5,8 @@ import json
 import os
 import pathlib
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -426,3 +428,67 @@ def test_the_breakdown_table_of_nwpu_style_metadata_by_hand(tmp_path):
     assert {(r["breakdown"], r["group"]) for r in rows} >= {("levels", "level 4 (>5000)"),
                                                            ("illumination", "illumination 3")}
     assert all(r["sources"] for r in rows)
+
+
+@pytest.mark.slow
+def test_a_table_with_nwpu_crowd_writes_a_submission_file_per_row(tmp_path):
+    from syrac.prepare import raw_fixtures
+
+    data = tmp_path / "data"
+    raw_fixtures.make_nwpu_crowd(data / "downloads", sizes=(("train", 2), ("val", 2), ("test", 3)))
+    assert syrac_main(["prepare", "nwpu_crowd", "--src", str(data / "downloads"),
+                       "--data_dir", str(data)]) == 0
+    make_count_set(str(data), "noisy", images=3)
+    recipe = write_recipe(tmp_path, data, selection={"rule": "fixed", "N": 1}, N=[1],
+                          benchmarks=[{"dataset": "nwpu_crowd", "split": "val",
+                                       "label": "NWPU-Crowd (val)"}],
+                          encoders=[{"name": "untrained", "untrained": True},
+                                    {"name": "mean label", "mean": True}],
+                          rank_accuracy=None, literature=None)
+    out = tmp_path / "out"
+    assert syrac_main(["table", str(recipe), "--out", str(out)]) == 0
+    listed = [line.split()[0] for line in
+              (data / "downloads" / "NWPU-Crowd" / "test.txt").read_text().splitlines()]
+    labels = [label for _, label in load_count_set(str(data), "noisy")]
+    for name in ("untrained", "mean_label"):
+        lines = (out / f"nwpu_test.{name}.txt").read_text().splitlines()
+        assert [line.split(" ")[0] for line in lines] == listed
+        assert all(len(line.split(" ")) == 2 and float(line.split(" ")[1]) >= 0
+                   for line in lines)
+    mean_lines = (out / "nwpu_test.mean_label.txt").read_text().splitlines()
+    assert {line.split(" ")[1] for line in mean_lines} == {f"{np.mean(labels):.4f}"}
+    breakdown = json.loads((out / "table.breakdown.json").read_text())
+    assert "levels" in breakdown["benchmarks"][0]["kinds"]  # the val split's NWPU metadata
+
+
+@pytest.mark.slow
+def test_two_shards_at_once_then_the_assembly_give_the_one_process_table(table_data, tmp_path,
+                                                                        capsys):
+    recipe = write_recipe(tmp_path, table_data, selection={"rule": "fixed", "N": 1}, N=[1],
+                          seeds=[0, 1], literature=None)
+    whole = tmp_path / "whole"
+    assert syrac_main(["table", str(recipe), "--out", str(whole)]) == 0
+    shared = tmp_path / "shared"
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    shards = [subprocess.Popen([sys.executable, "-m", "syrac", "table", str(recipe), "--out",
+                                str(shared), "--shard", f"{index}/2"], cwd=REPO, env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for index in range(2)]
+    for shard in shards:
+        out, err = shard.communicate(timeout=600)
+        assert shard.returncode == 0, err[-3000:]
+        assert "run the command again without --shard to assemble the table" in out
+    assert not (shared / "table.md").exists()  # a shard makes cells, not the table
+    capsys.readouterr()
+    assert syrac_main(["table", str(recipe), "--out", str(shared)]) == 0
+    assert "0 probe(s) and cell(s) computed" in capsys.readouterr().out  # all made by the shards
+
+    def numbers(folder):
+        document = json.loads((folder / "table.json").read_text())
+        return [(r["encoder"], r["N"], r["epochs"], r["mae"], r["rmse"], r["nae"])
+                for r in document["rows"]]
+
+    assert numbers(shared) == numbers(whole)
+    runs = sorted(p.relative_to(shared / "runs").parts[:3]
+                  for p in (shared / "runs").glob("*/*/*"))
+    assert runs == [("syrac_ranking", "rank", "0"), ("syrac_ranking", "rank", "1")]
