@@ -442,7 +442,7 @@ def test_prepare_creates_a_missing_data_dir(tmp_path, capsys):
     (["--shard", "a/b"], "--shard"),
     (["--shard", "1/0"], "--shard"),
     (["--shard", "-1/2"], "--shard"),
-    (["--counts", "0"], "--counts"),
+    (["--counts", "3", "3"], "--counts lists a count twice"),
     (["--counts", "-5"], "--counts"),
     (["--counts", "abc"], "--counts: invalid integer value: 'abc'"),
     (["--per-count", "0"], "--per-count"),

@@ -103,7 +103,8 @@ def parser(prog):
         description="Generate K images for each count N from prompts naming N, labelled N.",
     )
     counts.add_argument("--counts", type=integer, nargs="+", default=list(DEFAULT_COUNTS),
-                        help=f"counts to ask for (default: {' '.join(map(str, DEFAULT_COUNTS))})")
+                        help=f"counts to ask for (default: {' '.join(map(str, DEFAULT_COUNTS))}); "
+                             "0 asks for scenes without people, with prompts of their own")
     counts.add_argument("--per_count", "--per-count", type=integer, default=50,
                         help="images per count (default: 50)")
     counts.add_argument("--templates", nargs="+", default=list(prompts.COUNT_TEMPLATES),

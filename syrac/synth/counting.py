@@ -1,15 +1,15 @@
 """Noisy counts by prompting: the items of a ``noisy-counts`` job and how one is made.
 
 For each asked count N, K images are generated from prompts that name N (templates in turn,
-scene and viewpoint drawn per item, see :mod:`syrac.synth.prompts`) and labelled N, whatever
-the model actually drew: the label is strong but noisy (docs/DESIGN.md §1). Images keep the model's
+scene and viewpoint drawn per item, see :mod:`syrac.synth.prompts`; N = 0 asks for an empty
+scene) and labelled N, whatever the model actually drew: the label is strong but noisy (docs/DESIGN.md §1). Images keep the model's
 size; the count step resizes them to its input shape anyway.
 """
 
 from syrac.common.errors import SyracError
 from syrac.synth.image_io import output_extension
 from syrac.synth.items import WorkItem, item_seed
-from syrac.synth.prompts import count_prompt
+from syrac.synth.prompts import EMPTY_NEGATIVE_PROMPT, count_prompt
 from syrac.synth.sizing import to_uint8
 
 METHOD = "text_to_image"
@@ -18,9 +18,10 @@ METHOD = "text_to_image"
 def check_counts(counts, per_count):
     if not counts:
         raise SyracError("--counts needs at least one count")
-    bad = [count for count in counts if count < 1]
+    bad = [count for count in counts if count < 0]
     if bad:
-        raise SyracError(f"--counts must be positive whole numbers. Received: {bad[0]}")
+        raise SyracError(f"--counts must be whole numbers >= 0 (0: scenes without people). "
+                         f"Received: {bad[0]}")
     if len(set(counts)) != len(counts):
         raise SyracError(f"--counts lists a count twice. Received: {counts}")
     if per_count < 1:
@@ -49,7 +50,8 @@ def plan(dataset, counts, per_count, seed, templates, scenes, viewpoints, negati
                 output=f"{dataset}/generated/{identifier}{output_extension(file_format)}",
                 seed=item_seed(seed, identifier),
                 group=(METHOD,),
-                details={"method": METHOD, "count": count, "negative_prompt": negative_prompt,
+                details={"method": METHOD, "count": count,
+                         "negative_prompt": negative_prompt if count else EMPTY_NEGATIVE_PROMPT,
                          **chosen},
             ))
     return items

@@ -9,6 +9,12 @@ and ``{viewpoint}``. Templates are used in turn (item ``j`` of a count takes tem
 ``j mod T``), so every template is equally represented; the scene and viewpoint are drawn with
 the item's own seed, so an item's prompt never depends on which shard or batch it lands in.
 
+A count of 0 asks for a scene without people: its items take :data:`EMPTY_TEMPLATES` (the
+same ``{scene}`` and ``{viewpoint}`` fields; ``--templates`` applies to counts of 1 and more)
+and :data:`EMPTY_NEGATIVE_PROMPT`, which names people so that guidance steers away from them.
+SYRAC's own count set has no such image; the option exists because an empty scene otherwise
+still gets a positive count from a probe without intercept.
+
 These defaults are this project's choice: the paper does not publish its prompts.
 """
 
@@ -55,6 +61,13 @@ COUNT_NEGATIVE_PROMPT = (
     "blurry, low quality, distorted, deformed, cartoon, drawing, painting, text, watermark"
 )
 
+EMPTY_TEMPLATES = (
+    "a photo of an empty place {scene} with no people at all, {viewpoint}",
+    "a deserted place {scene}, nobody there, {viewpoint}, realistic photograph",
+    "a realistic photograph of an empty place {scene}, no people, {viewpoint}",
+)
+EMPTY_NEGATIVE_PROMPT = COUNT_NEGATIVE_PROMPT + ", " + REMOVAL_NEGATIVE_PROMPT
+
 TEMPLATE_FIELDS = ("count", "people", "scene", "viewpoint")
 
 
@@ -93,6 +106,8 @@ def count_prompt(count, index, seed, templates, scenes, viewpoints):
         ``{"prompt", "template", "scene", "viewpoint"}``.
     """
     rng = np.random.default_rng(seed)
+    if count == 0:
+        templates = EMPTY_TEMPLATES
     template = templates[index % len(templates)]
     scene = scenes[int(rng.integers(len(scenes)))] if scenes else ""
     viewpoint = viewpoints[int(rng.integers(len(viewpoints)))] if viewpoints else ""
@@ -108,7 +123,7 @@ def default_words():
     """Every word of the default prompts, for the tiny test tokenizer's vocabulary."""
     texts = [
         REMOVAL_PROMPT, REMOVAL_NEGATIVE_PROMPT, COUNT_NEGATIVE_PROMPT,
-        *COUNT_TEMPLATES, *COUNT_SCENES, *COUNT_VIEWPOINTS, "person people",
+        *COUNT_TEMPLATES, *EMPTY_TEMPLATES, *COUNT_SCENES, *COUNT_VIEWPOINTS, "person people",
     ]
     words = set()
     for text in texts:

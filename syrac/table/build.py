@@ -51,14 +51,16 @@ def summary(values):
 class _ProbedRow:
     """The scores of an encoder row for one seed: a probe per epoch, fitted when first used."""
 
-    def __init__(self, cache, recipe, params, epochs):
-        self.cache, self.recipe, self.params, self.epochs = cache, recipe, params, epochs
+    def __init__(self, cache, recipe, row, epochs):
+        self.cache, self.recipe, self.epochs = cache, recipe, epochs
+        self.params = recipe.params_for(row)
+        self.noisy_set = row.noisy_set or recipe.noisy_set
         self._probes = {}
 
     def _probe(self, index):
         if index not in self._probes:
             self._probes[index] = self.cache.probe(self.epochs[index].checkpoint,
-                                                   self.recipe.noisy_set, self.params)
+                                                   self.noisy_set, self.params)
         return self._probes[index]
 
     def cells(self, index, dataset, split):
@@ -76,30 +78,36 @@ class _MeanRow:
 
     epochs = [Epoch(None, None)]
 
-    def __init__(self, cache, recipe):
+    def __init__(self, cache, recipe, row):
         self.cache, self.recipe = cache, recipe
+        self.noisy_set = row.noisy_set or recipe.noisy_set
 
     def cells(self, index, dataset, split):
-        return self.cache.mean_cells(self.recipe.noisy_set, dataset, split, self.recipe.ns)
+        return self.cache.mean_cells(self.noisy_set, dataset, split, self.recipe.ns)
 
     def rank_accuracy(self, index):
-        return self.cache.mean_rank_accuracy(self.recipe.noisy_set, self.recipe.rank_pairs)
+        return self.cache.mean_rank_accuracy(self.noisy_set, self.recipe.rank_pairs)
 
     def hidden_counts(self, index, dataset, n):
-        return self.cache.hidden_counts(None, dataset, n)
+        return self.cache.hidden_counts(None, dataset, n, mean_of=self.noisy_set)
 
 
 def _scored_row(cache, recipe, row, seed, *, folder, fresh):
     if row.kind == "mean":
-        return _MeanRow(cache, recipe)
+        return _MeanRow(cache, recipe, row)
     epochs = row_epochs(recipe, row, seed, folder, fresh=fresh)
-    return _ProbedRow(cache, recipe, recipe.params_for(row), epochs)
+    return _ProbedRow(cache, recipe, row, epochs)
 
 
 def units(recipe):
-    """The table's units of work, in a fixed order: ``(seed, row)``, each a pre-training (or
-    an untrained or given encoder) with the probes and cells that depend on it."""
-    return [(seed, row) for seed in recipe.seeds for row in recipe.encoders]
+    """The table's units of work, in a fixed order: the ``(seed, row)`` pairs of one encoder
+    (one pre-training run, shared by the rows that pre-train alike; or an untrained or given
+    encoder), with the probes and cells that depend on it."""
+    groups = {}
+    for seed in recipe.seeds:
+        for row in recipe.encoders:
+            groups.setdefault((seed, row.run_name or row.name), []).append((seed, row))
+    return list(groups.values())
 
 
 def build_table(recipe, folder, log=print, *, fresh=False, shard=None):
@@ -111,10 +119,10 @@ def build_table(recipe, folder, log=print, *, fresh=False, shard=None):
     returned): shards on one folder write disjoint files, and a run without a shard then finds
     everything they made.
     """
-    cache = TableCache(folder, recipe.data_dir, mean_of=recipe.noisy_set)
+    cache = TableCache(folder, recipe.data_dir)
     choices = []
     mine = units(recipe) if shard is None else shard_items(units(recipe), *shard)
-    for seed, row in mine:
+    for seed, row in [pair for unit in mine for pair in unit]:
         scored = _scored_row(cache, recipe, row, seed, folder=folder, fresh=fresh)
         epochs = scored.epochs
         for benchmark in recipe.benchmarks:

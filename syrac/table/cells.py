@@ -83,10 +83,9 @@ def _key(document):
 class TableCache:
     """The probes and cells of one table folder, with the encoders loaded only when needed."""
 
-    def __init__(self, folder, data_dir, mean_of=None):
+    def __init__(self, folder, data_dir):
         self.folder = folder
         self.data_dir = data_dir
-        self._mean_of = mean_of  # the noisy set whose mean label the mean predictor gives
         self._digests = {}
         self._encoders = {}
         self.reused = 0
@@ -212,11 +211,12 @@ class TableCache:
                 })
         return found
 
-    def hidden_counts(self, kept, dataset, n):
+    def hidden_counts(self, kept, dataset, n, mean_of=None):
         """The counts of NWPU-Crowd's hidden test split by a :class:`KeptProbe` at ``n`` (with
-        ``kept`` None, the mean predictor's), for the submission file; kept in ``cells/``."""
+        ``kept`` None, the mean label of ``mean_of``), for the submission file; kept in
+        ``cells/``."""
         annotations = self.digest(annotations_path(self.data_dir, dataset))
-        key = kept.key if kept else f"mean label of {self._mean_of}"
+        key = kept.key if kept else f"mean label of {mean_of}"
         path = self._cell_path({"probe": key, "dataset": dataset, "split": "test",
                                 "annotations_sha256": annotations, "N": n, "hidden": True})
         cell = self._kept(path)
@@ -225,7 +225,7 @@ class TableCache:
         items = load_count_set(self.data_dir, dataset, split="test", allow_missing_counts=True)
         paths = [image for image, _ in items]
         if kept is None:
-            labels = [label for _, label in load_count_set(self.data_dir, self._mean_of)]
+            labels = [label for _, label in load_count_set(self.data_dir, mean_of)]
             predictions = [float(np.mean(labels))] * len(paths)
         else:
             result = evaluate(self.encoder(kept.checkpoint), kept.probe,

@@ -21,6 +21,8 @@ refused in one line naming the recipe and the key, before anything is trained or
       - {name: SYRAC ranking, pretrain: {dataset: sha_removed}}
       - {name: authors' checkpoint, checkpoint: path/to/best_model_05.keras}
       - {name: predict the mean noisy label, mean: true}
+      - {name: SYRAC, probe with empty scenes, pretrain: {dataset: sha_removed},
+         noisy_set: noisy_counts_with_empty}   # a row's own count set for its probe
     rank_accuracy: {dataset: sha_removed, split: val}   # optional: a rank-accuracy column
     literature: literature.csv      # optional, relative to the recipe file
 
@@ -85,6 +87,9 @@ class EncoderRow:
     checkpoint: str = None       # checkpoint: the file or SavedModel folder
     overrides: tuple = ()        # --set values for this row, after the recipe's
     filter_classes: tuple = ()
+    noisy_set: str = None        # the count set this row's probe is fitted on (the recipe's)
+    run_name: str = None         # pretrain: the run folder name, shared by rows that pre-train
+                                 # alike (the first such row's name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,7 +191,7 @@ def _benchmark(path, index, entry, rule):
 
 def _encoder(path, index, entry, base):
     where = f"encoders[{index}]"
-    allowed = {"name", "set", *ENCODER_KINDS}
+    allowed = {"name", "set", "noisy_set", *ENCODER_KINDS}
     if not isinstance(entry, dict) or set(entry) - allowed:
         _fail(path, f"'{where}' accepts {sorted(allowed)}. Received: {entry!r}")
     name = entry.get("name")
@@ -196,7 +201,15 @@ def _encoder(path, index, entry, base):
     if len(kinds) != 1:
         _fail(path, f"'{where}' ({name}) needs exactly one of {list(ENCODER_KINDS)}")
     overrides = _strings(path, f"{where}.set", entry.get("set"))
+    noisy_set = entry.get("noisy_set")
+    if noisy_set is not None and not isinstance(noisy_set, str):
+        _fail(path, f"'{where}.noisy_set' must name a count set. Received: {noisy_set!r}")
     kind = kinds[0]
+    row = _encoder_row(path, where, entry, base, name=name, kind=kind, overrides=overrides)
+    return dataclasses.replace(row, noisy_set=noisy_set)
+
+
+def _encoder_row(path, where, entry, base, *, name, kind, overrides):
     if kind == "pretrain":
         spec = entry["pretrain"]
         if not isinstance(spec, dict) or set(spec) - {"dataset", "filter_classes"} \
@@ -216,6 +229,21 @@ def _encoder(path, index, entry, base):
     if kind == "mean" and overrides:
         _fail(path, f"'{where}.set': the mean predictor ({name}) has no parameters to set")
     return EncoderRow(name, kind, overrides=overrides)
+
+
+def _share_pretraining(encoders):
+    """Rows that pre-train alike (same ranking set, classes and parameters) share one run per
+    seed, named after the first of them: they differ only in what comes after, e.g. the count
+    set of their probe."""
+    first = {}
+    shared = []
+    for row in encoders:
+        if row.kind == "pretrain":
+            spec = (row.dataset, row.filter_classes, row.overrides)
+            first.setdefault(spec, row.name)
+            row = dataclasses.replace(row, run_name=first[spec])
+        shared.append(row)
+    return tuple(shared)
 
 
 def _check_labelled(path, data_dir, dataset, split, why):
@@ -279,6 +307,7 @@ def recipe_from_document(document, path):
     names = [row.name for row in encoders]
     if len(set(names)) != len(names):
         _fail(path, f"encoder names must be distinct. Received: {names}")
+    encoders = _share_pretraining(encoders)
     rank_pairs = _rank_pairs(path, document.get("rank_accuracy"))
     literature = document.get("literature")
     if literature is not None:
@@ -407,6 +436,10 @@ def check_data(recipe):
         _fail(path, f"'noisy_set': no dataset '{recipe.noisy_set}' in {recipe.data_dir} "
                     f"({annotations_path(recipe.data_dir, recipe.noisy_set)} does not exist)")
     load_count_set(recipe.data_dir, recipe.noisy_set)
+    for row in recipe.encoders:
+        if row.noisy_set and not os.path.isfile(annotations_path(recipe.data_dir, row.noisy_set)):
+            _fail(path, f"encoder '{row.name}': 'noisy_set': no dataset '{row.noisy_set}' in "
+                        f"{recipe.data_dir}")
     for benchmark in recipe.benchmarks:
         _check_labelled(path, recipe.data_dir, benchmark.dataset, benchmark.split,
                         f"benchmark {benchmark.title}")

@@ -41,7 +41,8 @@ def _pretrained(recipe, row, seed, folder, fresh):
     request = PretrainRequest(
         experiment="training/baseline", params_dir=recipe.params_dir, params=recipe.params_name,
         set=[*recipe.overrides, *row.overrides], dataset=row.dataset, data_dir=recipe.data_dir,
-        experiment_dir=os.path.join(folder, "runs"), experiment_name=slug(row.name), index=seed,
+        experiment_dir=os.path.join(folder, "runs"), experiment_name=slug(row.run_name or row.name),
+        index=seed,
         seed=seed, filter_classes=list(row.filter_classes), new_run=fresh,
     )
     run_dir = None if fresh else finished_run(request)

@@ -42,8 +42,12 @@ from syrac.toy_world.scenes import make_scene, render
 from syrac.toy_world.styles import STYLES
 
 RANK, NOISY, BENCH = "toy_rank", "toy_noisy", "toy_bench"
+NOISY_EMPTY = "toy_noisy_empty"
 WORLD_FILE = "world.json"
-_DATASET_IDS = {RANK: 1, NOISY: 2, BENCH: 3}
+_DATASET_IDS = {RANK: 1, NOISY: 2, BENCH: 3, NOISY_EMPTY: 4}
+# Fields added after worlds were first cached: left out of the config's JSON at their default, so
+# that the worlds drawn before keep their folder (their digest).
+_ADDED_LATER = {"noisy_empty": 0}
 
 
 @dataclasses.dataclass
@@ -80,10 +84,15 @@ class WorldConfig:
     noise_scale: float = 1.0
     bench_images: int = 100
     seed: int = 0
+    noisy_empty: int = 0
 
     def to_json(self):
         """A JSON-ready dict (tuples as lists), stable enough to compare and hash."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        document = json.loads(json.dumps(dataclasses.asdict(self)))
+        for key, default in _ADDED_LATER.items():
+            if document[key] == default:
+                del document[key]
+        return document
 
     def digest(self):
         """A short hash of the config: worlds with different configs never share a folder."""
@@ -114,6 +123,10 @@ class WorldConfig:
         if not self.noisy_counts or any(int(n) != n or n < 1 for n in self.noisy_counts):
             raise SyracError(f"toy world: noisy_counts must be integers >= 1. "
                              f"Received: {self.noisy_counts}")
+        if isinstance(self.noisy_empty, bool) or not isinstance(self.noisy_empty, int) \
+                or self.noisy_empty < 0:
+            raise SyracError(f"toy world: noisy_empty must be an integer >= 0. "
+                             f"Received: {self.noisy_empty!r}")
         if isinstance(self.seed, bool) or as_seed(self.seed) != self.seed:
             raise SyracError(f"toy world: seed must be {SEED_RANGE}. Received: {self.seed!r}")
         CountNoise(self.noise_curve, self.noise_scale)
@@ -210,6 +223,24 @@ def noisy_counts(config, data_dir, verbose=True):
     return entries
 
 
+def noisy_counts_with_empty_scenes(config, data_dir, verbose=True):
+    """``toy_noisy`` and ``noisy_empty`` more images of the same style with no one in them,
+    labelled 0: what ``synth noisy-counts --counts 0`` adds to a real count set."""
+    style = STYLES["generated"]
+    entries = [dict(entry) for entry in read_json(os.path.join(data_dir, NOISY,
+                                                                "annotations.json"))]
+    bar = progress_bar(config.noisy_empty, "images", enabled=verbose)
+    for index in range(config.noisy_empty):
+        rng = item_rng(config, NOISY_EMPTY, index)
+        scene = make_scene(rng, 0, config.height, config.width, "generated")
+        path = f"{NOISY_EMPTY}/images/{index:05d}_asked_0.{style.image_format}"
+        mask = _save_rendering(data_dir, path, style, *render(scene, noise_seed=10**6 + index))
+        entries.append({"image": path, "count": 0, "drawn": scene.count, "placed": 0,
+                        "mask": mask})
+        bar.update(index + 1)
+    return entries
+
+
 def benchmark(config, data_dir, verbose=True):
     """Write the benchmark's images and masks; return its annotations document."""
     style = STYLES["benchmark"]
@@ -237,12 +268,16 @@ def generate_world(folder, config, verbose=True):
     data_dir = os.path.join(folder, "data")
     makers = ((RANK, ranking_pairs, "ranking pairs"), (NOISY, noisy_counts, "noisy counts"),
               (BENCH, benchmark, "benchmark"))
+    if config.noisy_empty:
+        makers += ((NOISY_EMPTY, noisy_counts_with_empty_scenes,
+                    "noisy counts with empty scenes"),)
     for dataset, maker, label in makers:
         if verbose:
             print(f"Toy world: drawing the {label} ({dataset})")
         _write_annotations(data_dir, dataset, maker(config, data_dir, verbose))
     write_json_atomic(os.path.join(folder, WORLD_FILE),
-                      {"config": config.to_json(), "datasets": [RANK, NOISY, BENCH]})
+                      {"config": config.to_json(),
+                       "datasets": [dataset for dataset, _, _ in makers]})
     return data_dir
 
 

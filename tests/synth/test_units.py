@@ -101,6 +101,18 @@ def test_count_prompts_name_the_count_and_use_every_template():
     assert len({item.details["prompt"] for item in items}) > 6  # scenes and views vary
 
 
+def test_count_zero_asks_for_empty_scenes_with_prompts_of_their_own():
+    items = count_items(counts=[0, 3], per_count=3)
+    empty = [item for item in items if item.details["count"] == 0]
+    assert [item.details["template"] for item in empty] == list(prompts.EMPTY_TEMPLATES)
+    for item in empty:
+        assert "0" not in item.details["prompt"] and item.details["scene"] in item.details["prompt"]
+        assert item.details["negative_prompt"] == prompts.EMPTY_NEGATIVE_PROMPT
+        assert "people" in item.details["negative_prompt"]  # guidance steers away from people
+    assert all(item.details["negative_prompt"] == "blurry"
+               for item in items if item.details["count"] == 3)
+
+
 def test_prompt_without_scene_or_viewpoint_is_tidy():
     chosen = prompts.count_prompt(3, 0, 0, ["{count} {people} {scene}, {viewpoint}"], [], [])
     assert chosen["prompt"] == "3 people"
@@ -117,7 +129,7 @@ def test_bad_templates_are_refused(template, message):
 
 
 @pytest.mark.parametrize("counts, per_count, message", [
-    ([0, 5], 2, "positive whole numbers"), ([5, 5], 2, "twice"), ([5], 0, "--per-count"),
+    ([-1, 5], 2, "whole numbers >= 0"), ([5, 5], 2, "twice"), ([5], 0, "--per-count"),
 ])
 def test_bad_counts_are_refused(counts, per_count, message):
     with pytest.raises(SyracError, match=message):

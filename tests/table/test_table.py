@@ -492,3 +492,34 @@ def test_two_shards_at_once_then_the_assembly_give_the_one_process_table(table_d
     runs = sorted(p.relative_to(shared / "runs").parts[:3]
                   for p in (shared / "runs").glob("*/*/*"))
     assert runs == [("syrac_ranking", "rank", "0"), ("syrac_ranking", "rank", "1")]
+
+
+def test_a_row_fits_its_probe_on_its_own_noisy_set(table_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(table_data, data)
+    noisy = json.loads((data / "noisy" / "annotations.json").read_text())
+    (data / "noisy_empty").mkdir()
+    empty = [{"image": entry["image"], "count": 0} for entry in noisy[:2]]
+    (data / "noisy_empty" / "annotations.json").write_text(json.dumps(noisy + empty))
+    recipe = write_recipe(tmp_path, data, selection={"rule": "fixed", "N": 1}, N=[1],
+                          rank_accuracy=None, literature=None,
+                          encoders=[{"name": "untrained", "untrained": True},
+                                    {"name": "untrained, empty scenes", "untrained": True,
+                                     "noisy_set": "noisy_empty"},
+                                    {"name": "mean", "mean": True},
+                                    {"name": "mean, empty scenes", "mean": True,
+                                     "noisy_set": "noisy_empty"}])
+    out = tmp_path / "out"
+    assert syrac_main(["table", str(recipe), "--out", str(out)]) == 0
+    rows = {r["encoder"]: r for r in json.loads((out / "table.json").read_text())["rows"]}
+    truth = np.array([c for _, c in load_count_set(str(data), "bench", "test")])
+    for name, labels in (("mean", [e["count"] for e in noisy]),
+                         ("mean, empty scenes", [e["count"] for e in noisy] + [0, 0])):
+        assert rows[name]["mae"]["mean"] == pytest.approx(np.mean(np.abs(truth - np.mean(labels))))
+    fitted_on = {}
+    for name in ("untrained", "untrained, empty scenes"):
+        (source,) = rows[name]["sources"]
+        probe = CountProbe.load(out / "probes" / json.loads(open(source).read())["probe"])
+        fitted_on[name] = (probe.record.provenance["train_data"], probe.record.n_samples)
+    assert fitted_on == {"untrained": ("noisy", len(noisy)),
+                         "untrained, empty scenes": ("noisy_empty", len(noisy) + 2)}

@@ -180,3 +180,20 @@ def test_a_cached_world_is_reused_and_an_incomplete_one_regenerated(tmp_path):
     os.remove(os.path.join(data_dir, BENCH, "annotations.json"))
     assert load_or_generate_world(str(tmp_path), config, verbose=False) == data_dir
     assert load_count_set(data_dir, BENCH, split="test")
+
+
+def test_a_world_with_empty_scenes_adds_them_to_a_second_noisy_set(world, tmp_path):
+    from syrac.toy_world.world import NOISY_EMPTY
+
+    with_empty = dataclasses.replace(TINY, noisy_empty=3)
+    data = generate_world(str(tmp_path), with_empty, verbose=False)
+    plain = load_count_set(data, NOISY)
+    extended = load_count_set(data, NOISY_EMPTY)
+    assert extended[:len(plain)] == plain  # the same noisy set, then the empty scenes
+    added = read_json(os.path.join(data, NOISY_EMPTY, "annotations.json"))[len(plain):]
+    assert [entry["count"] for entry in added] == [0, 0, 0]
+    assert all(_mask_count(data, entry["mask"]) == 0 for entry in added)  # nobody drawn
+    before = read_json(os.path.join(world, BENCH, "annotations.json"))
+    assert read_json(os.path.join(data, BENCH, "annotations.json")) == before  # bench unchanged
+    # A world drawn before the field existed keeps its folder: the default is not hashed.
+    assert "noisy_empty" not in TINY.to_json() and with_empty.digest() != TINY.digest()
