@@ -595,26 +595,36 @@ def test_a_name_keras_does_not_know_is_refused_before_any_work(ranking_data, tmp
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("where, text, message", [
-    ("labels", "{id},nan,street,0,0", "line 1: the count must be a finite number"),
-    ("labels", "{id},inf,street,0,0", "line 1: the count must be a finite number"),
-    ("points", "nan 12 4 5 0 1", "line 1: a head's x and y must be finite numbers"),
-])
-def test_a_non_finite_jhu_label_is_refused_by_file_and_line(tmp_path, capsys, where, text,
-                                                            message):
+def _prepare_refuses_an_edited_first_line(tmp_path, capsys, benchmark, relative, line,
+                                          message):
+    """Make ``benchmark``'s raw fixture, replace the first line of ``raw/relative`` (``{id}``:
+    the id that line named), and check ``prepare`` refuses it naming the file and ``message``;
+    nothing is written."""
     from syrac.prepare import raw_fixtures
 
     raw = tmp_path / "raw"
-    raw_fixtures.make_jhu_crowd(raw)
-    train = raw / "jhu_crowd_v2.0" / "train"
-    first = sorted((train / "images").iterdir())[0].stem
-    path = train / "image_labels.txt" if where == "labels" else train / "gt" / f"{first}.txt"
+    getattr(raw_fixtures, f"make_{benchmark}")(raw)
+    path = raw / relative
     lines = path.read_text().splitlines()
-    lines[0] = text.format(id=first)
+    lines[0] = line.format(id=lines[0].replace(",", " ").split()[0])
     path.write_text("\n".join(lines) + "\n")
-    _refused(_syrac, ["prepare", "jhu_crowd", "--src", raw, "--data_dir", tmp_path / "data"],
+    source = raw / relative.split("/")[0]
+    _refused(_syrac, ["prepare", benchmark, "--src", source, "--data_dir", tmp_path / "data"],
              capsys, str(path), message)
     assert not (tmp_path / "data").exists() or os.listdir(tmp_path / "data") == []
+
+
+@pytest.mark.parametrize("relative, line, message", [
+    ("jhu_crowd_v2.0/train/image_labels.txt", "{id},nan,street,0,0",
+     "line 1: the count must be a finite number"),
+    ("jhu_crowd_v2.0/train/image_labels.txt", "{id},inf,street,0,0",
+     "line 1: the count must be a finite number"),
+    ("jhu_crowd_v2.0/train/gt/0001.txt", "nan 12 4 5 0 1",
+     "line 1: a head's x and y must be finite numbers"),
+])
+def test_a_non_finite_jhu_label_is_refused_by_file_and_line(tmp_path, capsys, relative, line,
+                                                            message):
+    _prepare_refuses_an_edited_first_line(tmp_path, capsys, "jhu_crowd", relative, line, message)
 
 
 # ----------------------------------------------------------------------------- count and export
@@ -798,37 +808,18 @@ def test_resume_of_a_cut_backup_or_a_repeated_epoch_row(tmp_path, capsys):
     assert epochs == ["0", "1", "2"]
 
 
-@pytest.mark.parametrize("line, message", [
-    ("{id},3,street,7,0", "line 1: the weather must be an integer in 0..3"),
-    ("{id},3,street,1,2", "line 1: the distractor flag must be 0 or 1"),
-    ("{id},3,street,1", "line 1: expected 'id,count,scene,weather,distractor'"),
+@pytest.mark.parametrize("benchmark, relative, line, message", [
+    ("jhu_crowd", "jhu_crowd_v2.0/val/image_labels.txt", "{id},3,street,7,0",
+     "line 1: the weather must be an integer in 0..3"),
+    ("jhu_crowd", "jhu_crowd_v2.0/val/image_labels.txt", "{id},3,street,1,2",
+     "line 1: the distractor flag must be 0 or 1"),
+    ("jhu_crowd", "jhu_crowd_v2.0/val/image_labels.txt", "{id},3,street,1",
+     "line 1: expected 'id,count,scene,weather,distractor'"),
+    ("nwpu_crowd", "NWPU-Crowd/val.txt", "{id} 5 2",
+     "line 1: the illumination must be an integer in 0..3"),
+    ("nwpu_crowd", "NWPU-Crowd/val.txt", "{id} 1 x", "line 1: the level must be an integer in 0..4"),
+    ("nwpu_crowd", "NWPU-Crowd/val.txt", "{id} 1", "line 1: expected 'id illumination level'"),
 ])
-def test_malformed_jhu_image_metadata_is_refused_by_line(tmp_path, capsys, line, message):
-    from syrac.prepare import raw_fixtures
-
-    raw = tmp_path / "raw"
-    raw_fixtures.make_jhu_crowd(raw)
-    labels = raw / "jhu_crowd_v2.0" / "val" / "image_labels.txt"
-    lines = labels.read_text().splitlines()
-    lines[0] = line.format(id=lines[0].split(",")[0])
-    labels.write_text("\n".join(lines) + "\n")
-    _refused(_syrac, ["prepare", "jhu_crowd", "--src", raw, "--data_dir", tmp_path / "data"],
-             capsys, str(labels), message)
-
-
-@pytest.mark.parametrize("line, message", [
-    ("{id} 5 2", "line 1: the illumination must be an integer in 0..3"),
-    ("{id} 1 x", "line 1: the level must be an integer in 0..4"),
-    ("{id} 1", "line 1: expected 'id illumination level'"),
-])
-def test_malformed_nwpu_image_lists_are_refused_by_line(tmp_path, capsys, line, message):
-    from syrac.prepare import raw_fixtures
-
-    raw = tmp_path / "raw"
-    raw_fixtures.make_nwpu_crowd(raw)
-    listing = raw / "NWPU-Crowd" / "val.txt"
-    lines = listing.read_text().splitlines()
-    lines[0] = line.format(id=lines[0].split()[0])
-    listing.write_text("\n".join(lines) + "\n")
-    _refused(_syrac, ["prepare", "nwpu_crowd", "--src", raw / "NWPU-Crowd", "--data_dir",
-                      tmp_path / "data"], capsys, str(listing), message)
+def test_malformed_image_metadata_is_refused_by_file_and_line(tmp_path, capsys, benchmark,
+                                                              relative, line, message):
+    _prepare_refuses_an_edited_first_line(tmp_path, capsys, benchmark, relative, line, message)
