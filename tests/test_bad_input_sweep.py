@@ -823,3 +823,20 @@ def test_resume_of_a_cut_backup_or_a_repeated_epoch_row(tmp_path, capsys):
 def test_malformed_image_metadata_is_refused_by_file_and_line(tmp_path, capsys, benchmark,
                                                               relative, line, message):
     _prepare_refuses_an_edited_first_line(tmp_path, capsys, benchmark, relative, line, message)
+
+
+def test_count_names_files_that_claim_to_be_images_and_leaves_other_files_alone(
+        probed_checkpoint, tmp_path, capsys):
+    _, checkpoint, photo = probed_checkpoint
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(photo, folder / "good.png")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "garbage.jpg").write_bytes(b"\x00 not a jpeg at all")
+    (folder / "notes.txt").write_text("left alone")
+    line = _refused(_syrac, ["count", folder, "--model", checkpoint, "--out", tmp_path / "c",
+                             "--quiet"], capsys, "2 file(s) could not be counted")
+    assert "empty.png" in line and "garbage.jpg" in line and "notes.txt" not in line
+    (run,) = (tmp_path / "c").iterdir()
+    document = json.loads((run / "counts.json").read_text())
+    assert [os.path.basename(image["path"]) for image in document["images"]] == ["good.png"]
