@@ -25,6 +25,7 @@ Modules, one job each:
 - ``submission``: NWPU-Crowd's submission file (``id count`` per hidden test image);
 - ``figures``: error by count range, predicted vs true, patch grids, comparison plots;
 - ``counter``: one Keras model that counts (scaling, encoder, head, grid), and its export;
+- ``count_map``: where the count lies, from the counts of overlapping windows (``count --map``);
 - ``command``: ``python -m syrac count``, any images with a trained model;
 - ``export``: ``python -m syrac export``, the counter as ``.keras`` or a TF SavedModel.
 """

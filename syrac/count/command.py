@@ -8,8 +8,10 @@ alone) or glob patterns. ``MODEL`` is an exported counter (``python -m syrac exp
 is counted as the Count step does (an N x N grid of patches, summed) and printed as one line,
 ``path<TAB>count``. A run writes, into a new folder ``DIR/<YYYY-mm-dd-HH-MM-SS>/`` (default
 ``DIR`` = ``counts``), ``counts.csv``, ``counts.json`` (count, per-patch counts, N, model, image
-size) and one PNG per image with the grid and each patch's count drawn on it. A file that cannot
-be read is named, skipped and listed again at the end, and the exit status is then 2.
+size) and one PNG per image with the grid and each patch's count drawn on it. With ``--map``,
+each figure also shows where the count lies (:mod:`syrac.count.count_map`), saved as
+``<figure>.map.npy``. A file that cannot be read is named, skipped and listed again at the end,
+and the exit status is then 2.
 """
 
 import argparse
@@ -18,10 +20,13 @@ import glob
 import io
 import os
 
+import numpy as np
+
 from syrac.common.errors import SyracError, listed
 from syrac.common.files import timestamp, unique_path, write_atomic, write_json_atomic
-from syrac.common.numbers import positive_integer
+from syrac.common.numbers import number, positive_integer
 from syrac.common.output_folders import OutputFolder
+from syrac.count.count_map import DEFAULT_STRIDE, count_map
 
 
 def parser(prog):
@@ -36,6 +41,11 @@ def parser(prog):
                         help="patches per side (default: the counter's, or 1 for a checkpoint)")
     result.add_argument("--out", default="counts", action=OutputFolder,
                         help="each run writes a new timestamped folder in here (default: counts)")
+    result.add_argument("--map", action="store_true",
+                        help="also draw where the count lies: overlapping windows of the patch "
+                             "size, (4N-3)^2 per image at the default stride; saved as .npy")
+    result.add_argument("--map_stride", type=number, default=DEFAULT_STRIDE,
+                        help="the windows' step, in patches (default %(default)s)")
     result.add_argument("--quiet", action="store_true", help="no progress bar")
     return result
 
@@ -80,8 +90,9 @@ def find_images(patterns):
     return list(dict.fromkeys(found)), failures
 
 
-def _draw(image, patch_counts, n, total, path):
-    """The image with its N x N grid, each patch's count, and the total in the title."""
+def _draw(image, patch_counts, n, total, path, density=None):
+    """The image with its N x N grid, each patch's count, and the total in the title; with
+    ``density``, the count map over it (half transparent)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -91,6 +102,10 @@ def _draw(image, patch_counts, n, total, path):
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
     axes.imshow(image)
+    if density is not None:
+        shown = axes.imshow(density, cmap="inferno", alpha=0.55,
+                            extent=(0, width, height, 0), interpolation="bilinear")
+        figure.colorbar(shown, ax=axes, fraction=0.03, label="people per pixel (map)")
     for k in range(1, n):
         axes.axhline(k * height / n, color="yellow", linewidth=1.5)
         axes.axvline(k * width / n, color="yellow", linewidth=1.5)
@@ -106,9 +121,10 @@ def _draw(image, patch_counts, n, total, path):
     return buffer.getvalue()
 
 
-def count_images(paths, counter, folder, model_path, *, show_progress=True, log=print):
-    """Count each image, write the per-image figures, return ``(records, failures)``."""
-    import numpy as np
+def count_images(paths, counter, folder, model_path, *, show_progress=True, log=print,
+                 map_stride=None):
+    """Count each image, write the per-image figures (with the count map when ``map_stride``
+    is given), return ``(records, failures)``."""
     import tensorflow as tf
 
     from syrac.common.images import decode_image, image_file_problem
@@ -133,14 +149,26 @@ def count_images(paths, counter, folder, model_path, *, show_progress=True, log=
         patch_counts = [float(c) for c in outputs["patch_counts"][0]]
         stem = os.path.splitext(os.path.basename(path))[0]
         figure = os.path.join(folder, f"{len(records) + 1:04d}_{stem}.png")
-        write_atomic(figure, _draw(image, patch_counts, counter.n, total, path))
-        records.append({"path": os.path.abspath(path), "count": total,
-                        "patch_counts": patch_counts, "N": counter.n,
-                        "width": int(image.shape[1]), "height": int(image.shape[0]),
-                        "figure": figure, "model": os.path.abspath(model_path)})
+        record = {"path": os.path.abspath(path), "count": total, "patch_counts": patch_counts,
+                  "N": counter.n, "width": int(image.shape[1]), "height": int(image.shape[0]),
+                  "figure": figure, "model": os.path.abspath(model_path)}
+        density = None
+        if map_stride is not None:
+            density, windows = count_map(counter, image, total, map_stride)
+            record.update(map=_save_map(figure[:-len(".png")] + ".map.npy", density),
+                          map_windows=windows)
+        write_atomic(figure, _draw(image, patch_counts, counter.n, total, path, density))
+        records.append(record)
         log(f"{path}\t{total:.2f}")
         bar.update(index)
     return records, failures
+
+
+def _save_map(path, density):
+    buffer = io.BytesIO()
+    np.save(buffer, density)
+    write_atomic(path, buffer.getvalue())
+    return path
 
 
 def _write_csv(path, records):
@@ -154,6 +182,9 @@ def _write_csv(path, records):
 
 
 def run(args):
+    if not 0 < args.map_stride <= 1:
+        raise SyracError(f"--map_stride must be in (0, 1] (a share of the patch). "
+                         f"Received: {args.map_stride}")
     paths, missing = find_images(args.paths)
     if not paths:
         raise SyracError("no image to count: " + listed(f"{p} ({why})" for p, why in missing))
@@ -163,7 +194,8 @@ def run(args):
     folder = unique_path(os.path.join(args.out, timestamp()))
     os.makedirs(folder)
     records, failures = count_images(paths, counter, folder, args.model,
-                                     show_progress=not args.quiet)
+                                     show_progress=not args.quiet,
+                                     map_stride=args.map_stride if args.map else None)
     failures = missing + failures
     _write_csv(os.path.join(folder, "counts.csv"), records)
     write_json_atomic(os.path.join(folder, "counts.json"), {

@@ -59,10 +59,28 @@ class PatchCounter(keras.Model):
                                  f"Received: {weights.shape[0]} (min {weights.min():.3g})")
             self.head.kernel.assign(weights)
 
-    def call(self, images):
+    def _at_input_size(self, images):
         height, width = self.image_shape[0], self.image_shape[1]
         images = tf.image.resize(tf.cast(images, tf.float32), [height, width], method="bilinear")
-        images = tf.clip_by_value(images, 0.0, 1.0)  # as decode_image does after its resize
+        return tf.clip_by_value(images, 0.0, 1.0)  # as decode_image does after its resize
+
+    def count_windows(self, image, boxes, batch_size=8):
+        """The count of each ``(top, left, height, width)`` window of one [0, 1] image at the
+        input size, each window resized to the input size as a grid patch is; ``(len(boxes),)``.
+        """
+        height, width = self.image_shape[0], self.image_shape[1]
+        resized = self._at_input_size(tf.convert_to_tensor(image)[tf.newaxis])[0]
+        counts = []
+        for start in range(0, len(boxes), batch_size):
+            crops = [resized[top:top + h, left:left + w]
+                     for top, left, h, w in boxes[start:start + batch_size]]
+            crops = tf.image.resize(tf.stack(crops), [height, width], method="bilinear")
+            features = self.encoder(self.scaling(crops), training=False)
+            counts.append(np.asarray(self.head(features)).reshape(-1))
+        return np.concatenate(counts)
+
+    def call(self, images):
+        images = self._at_input_size(images)
         patches = patchify(images, self.n)
         features = self.encoder(self.scaling(patches), training=False)
         counts, patch_counts = image_counts(self.head(features), self.n)
