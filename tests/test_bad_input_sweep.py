@@ -840,3 +840,21 @@ def test_count_names_files_that_claim_to_be_images_and_leaves_other_files_alone(
     (run,) = (tmp_path / "c").iterdir()
     document = json.loads((run / "counts.json").read_text())
     assert [os.path.basename(image["path"]) for image in document["images"]] == ["good.png"]
+
+
+@pytest.mark.parametrize("meta, message", [
+    ({"level": 7, "illumination": 1}, "test[0].meta.level must be an integer in 0..4"),
+    ({"weather": "rain"}, "test[0].meta.weather must be an integer in 0..3"),
+    ("sunny", "test[0].meta must be an object"),
+])
+def test_finetune_refuses_malformed_item_metadata_by_file_and_key(count_data, capsys, meta,
+                                                                  message):
+    data, runs = count_data
+    folder = data.parent / f"{data.name}_meta"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(data, folder)
+    path = folder / "bench" / "annotations.json"
+    document = json.loads(path.read_text())
+    document["test"][0]["meta"] = meta
+    path.write_text(json.dumps(document))
+    _refused(_finetune, finetune_command(folder, runs), capsys, str(path), message)
