@@ -122,6 +122,8 @@ def build_table(recipe, folder, log=print, *, fresh=False, shard=None):
     cache = TableCache(folder, recipe.data_dir)
     choices = []
     mine = units(recipe) if shard is None else shard_items(units(recipe), *shard)
+    hidden_tests = {benchmark.dataset for benchmark in recipe.benchmarks
+                    if is_nwpu_test(recipe.data_dir, benchmark.dataset, "test")}
     for seed, row in [pair for unit in mine for pair in unit]:
         scored = _scored_row(cache, recipe, row, seed, folder=folder, fresh=fresh)
         epochs = scored.epochs
@@ -137,7 +139,7 @@ def build_table(recipe, folder, log=print, *, fresh=False, shard=None):
             grid = scored.cells(index, benchmark.dataset, benchmark.split)
             ranked = scored.rank_accuracy(index) if recipe.rank_pairs else None
             hidden = (scored.hidden_counts(index, benchmark.dataset, n)
-                      if is_nwpu_test(recipe.data_dir, benchmark.dataset, "test") else None)
+                      if benchmark.dataset in hidden_tests else None)
             choices.append(Choice(row.name, seed, benchmark.title, epochs[index].epoch, n,
                                   grid, looked_at, ranked, hidden))
             log(f"{row.name}, seed {seed}, {benchmark.title}: epoch "

@@ -48,8 +48,6 @@ def _cells(recipe, choices):
                 "seeds": [c.seed for c in picked],
                 "sources": [c.cell["file"] for c in picked],
                 "selected_on": sorted({f for c in picked for f in c.selected_on}),
-                "last_seed": {"counts": picked[-1].cell["counts"],
-                              "predictions": picked[-1].cell["predictions"]},
                 "grid": {n: {**{key: summary(cell_metric(c.grid[n], key) for c in picked)
                                 for key in ("mae", "rmse", "nae")},
                              "sources": [c.grid[n]["file"] for c in picked]}
@@ -89,7 +87,7 @@ def table_document(recipe, choices, literature):
         "benchmarks": [b.title for b in recipe.benchmarks],
         "rows": [
             {"encoder": row_name, "benchmark": benchmark,
-             **{key: value for key, value in cell.items() if key != "last_seed"},
+             **cell,
              "grid": {str(n): grid for n, grid in cell["grid"].items()}}
             for (row_name, benchmark), cell in cells.items()
         ],
@@ -295,10 +293,11 @@ def _figures(recipe, choices, document, folder):
     predicted-vs-true counts in the last seed (written to a temporary name, then renamed)."""
     from syrac.count.figures import encoder_comparison
 
-    cells = _cells(recipe, choices)
+    summaries = {(r["encoder"], r["benchmark"]): r for r in document["rows"]}
+    last_seed = {(c.row, c.benchmark): c.cell for c in choices}  # choices run seed by seed
     for benchmark, name in zip(document["benchmarks"], _figure_names(document)):
-        rows = {row.name: cells[(row.name, benchmark)] for row in recipe.encoders
-                if (row.name, benchmark) in cells}
+        rows = {row.name: summaries[(row.name, benchmark)] for row in recipe.encoders
+                if (row.name, benchmark) in summaries}
         path = os.path.join(folder, name)
         staging = os.path.join(folder, f".{name}.tmp.png")
         if os.path.exists(staging):  # left by a run killed while drawing
@@ -306,8 +305,8 @@ def _figures(recipe, choices, document, folder):
         encoder_comparison(
             {row: {"mae": cell["mae"]} for row, cell in rows.items()},
             {row: row for row in rows},
-            {row: (cell["last_seed"]["counts"], cell["last_seed"]["predictions"])
-             for row, cell in rows.items()},
+            {row: (last_seed[(row, benchmark)]["counts"],
+                   last_seed[(row, benchmark)]["predictions"]) for row in rows},
             staging, title=f"{document['title']}: {benchmark}")
         os.replace(staging, path)
 
