@@ -320,3 +320,18 @@ def test_finetune_wrapper_accepts_the_generated_count_set(synthetic_training_run
     probe = json.loads((run_dir / "best_model_01" / "noisy_synth_regression" / "probe" /
                         "probe.json").read_text())
     assert probe["n_samples"] == 6 and probe["train_data"] == "nc"
+
+
+@pytest.mark.slow
+def test_noisy_counts_zero_makes_empty_scenes_labelled_zero(data_dir, preset, tmp_path):
+    from syrac.synth.prompts import EMPTY_NEGATIVE_PROMPT, EMPTY_TEMPLATES
+
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    arguments = count_arguments(data, preset, "empty", "--quiet")
+    arguments[arguments.index("--counts") + 1:arguments.index("--per-count")] = ["0", "2"]
+    assert syrac_main(["synth", *map(str, arguments)]) == 0
+    assert sorted(count for _, count in load_count_set(str(data), "empty")) == [0, 0, 0, 2, 2, 2]
+    empty = [r for r in read_records(str(data / "empty")).values() if r["count"] == 0]
+    assert sorted(r["template"] for r in empty) == sorted(EMPTY_TEMPLATES)
+    assert all(r["negative_prompt"] == EMPTY_NEGATIVE_PROMPT for r in empty)
