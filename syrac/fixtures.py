@@ -89,3 +89,33 @@ def make_count_set(data_dir, name="synth", images=6, seed=1, size=(48, 64), spli
         entries.append({"image": path, "count": people})
     _write_annotations(os.path.join(data_dir, name), entries if split is None else {split: entries})
     return os.path.join(data_dir, name, "annotations.json")
+
+
+def crowd_frames(count, seed=0, size=(48, 64), most=12):
+    """``count`` uint8 RGB frames of a crowd whose size changes from frame to frame (a
+    generator: a long video never sits in memory)."""
+    rng = np.random.default_rng(seed)
+    background = rng.uniform(0.1, 0.4, size=(*size, 3))
+    for index in range(count):
+        yield crowd_image(rng, (index * 7) % (most + 1), *size, background=background)
+
+
+def write_video(path, frames, fps=10, codec="libx264", options=None):
+    """Encode ``frames`` (uint8 RGB arrays of one size) into the video file ``path`` with PyAV,
+    at ``fps`` frames per second; the container follows the file name (.mp4, .mkv, .webm, ...).
+    """
+    import av
+
+    with av.open(path, "w") as container:
+        stream = None
+        for pixels in frames:
+            if stream is None:
+                stream = container.add_stream(codec, rate=fps, options=options or {})
+                stream.height, stream.width = pixels.shape[:2]
+                stream.pix_fmt = "yuv420p"
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

@@ -46,13 +46,11 @@ def resolve_image_path(data_dir, relative):
 def _check_images_exist(path, data_dir, relative_paths):
     """Fail naming the first few image files that are missing or cannot be used as images.
 
-    Only names, first bytes and headers are read (:func:`syrac.common.images.image_file_problem`):
+    Only names, first bytes and headers are read (:func:`syrac.common.image_files.image_file_problem`):
     folders, broken links, empty files, unknown formats and decompression bombs are refused
     here, before any work starts.
     """
-    from syrac.common.images import (
-        image_file_problem,  # imports TensorFlow: only when images are checked
-    )
+    from syrac.common.image_files import image_file_problem
 
     missing, unknown, unusable = [], [], []
     for relative in dict.fromkeys(relative_paths):

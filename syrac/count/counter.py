@@ -178,3 +178,24 @@ def export_saved_model(counter, path):
                          input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     archive.write_out(path, verbose=False)
     return path
+
+
+RUNTIME_FORMATS = {"onnx": ".onnx", "litert": ".tflite"}
+
+
+def export_for_runtime(counter, path, format, input_size=None):
+    """Write ``counter`` as an ONNX (``format="onnx"``) or LiteRT (``"litert"``) file.
+
+    Keras' own exporters (tf2onnx; the TFLite converter) write the same graph as
+    :meth:`PatchCounter.call`, resizing included: one input ``images``, float32
+    ``(B, H, W, 3)`` in [0, 1], any ``H x W`` unless ``input_size`` fixes it, and the outputs
+    ``count`` ``(B,)`` and ``patch_counts`` ``(B, N * N)``.
+    """
+    height, width = input_size if input_size is not None else (None, None)
+    signature = [tf.TensorSpec([None, height, width, 3], tf.float32, name="images")]
+    try:
+        counter.export(path, format=format, input_signature=signature, verbose=False)
+    except (ValueError, TypeError, NotImplementedError) as error:
+        raise SyracError(f"--format {format} cannot express this counter: "
+                         f"{str(error).strip().splitlines()[0]}") from None
+    return path

@@ -4,6 +4,7 @@ import tensorflow as tf
 import tifffile
 from PIL import Image
 
+from syrac.common.image_files import read_image
 from syrac.common.images import decode_image, find_undecodable, sniff_format
 
 _ROWS, _COLS = np.mgrid[0:20, 0:30]
@@ -74,3 +75,22 @@ def test_truncated_image_is_found(tmp_path):
     assert [path for path, _ in failures] == [str(tmp_path / "cut.png")]
     with pytest.raises(tf.errors.OpError):
         decode_image(tf.constant(str(tmp_path / "cut.png")))
+
+
+def test_the_reader_without_tensorflow_gives_tensorflows_pixels(tmp_path):
+    """``read_image`` (Pillow, tifffile) equals ``decode_image`` (TensorFlow) exactly, every
+    format and layout, except for JPEG, where TensorFlow's default inverse DCT is the fast
+    integer one: there it equals TensorFlow's accurate-DCT decoding instead."""
+    paths = {str(p) for p in _write_all(tmp_path).values()}
+    test_grayscale_rgba_and_16_bit(tmp_path)
+    paths |= {str(p) for p in tmp_path.glob("*") if p.suffix in (".png", ".tif")}
+    for path in sorted(paths):
+        pixels = read_image(path)
+        assert pixels.dtype == np.float32 and pixels.shape == (20, 30, 3), path
+        if path.endswith(".jpg"):
+            accurate = tf.io.decode_jpeg(tf.io.read_file(path), channels=3,
+                                         dct_method="INTEGER_ACCURATE")
+            expected = tf.image.convert_image_dtype(accurate, tf.float32).numpy()
+        else:
+            expected = decode_image(tf.constant(path)).numpy()
+        np.testing.assert_array_equal(pixels, expected, err_msg=path)

@@ -114,7 +114,7 @@ def test_count_folders_globs_and_a_corrupt_file(fitted, tmp_path, capsys):
     assert exited.value.code == 2
     captured = capsys.readouterr()
     assert "broken.jpg" in captured.err and "2 file(s) could not be counted" in captured.err
-    assert "text.JPG (named like an image, but its bytes are not an image" in captured.err
+    assert "text.JPG (named like an image, but its bytes are neither an image" in captured.err
     assert "notes.txt" not in captured.err
     (run,) = out.iterdir()
     document = json.loads((run / "counts.json").read_text())
