@@ -92,12 +92,13 @@ def make_count_set(data_dir, name="synth", images=6, seed=1, size=(48, 64), spli
 
 
 def crowd_frames(count, seed=0, size=(48, 64), most=12):
-    """``count`` uint8 RGB frames of a crowd whose size changes from frame to frame (a
-    generator: a long video never sits in memory)."""
+    """``count`` uint8 RGB frames of a crowd whose size changes from frame to frame (1 to
+    ``most`` people, placed anew in each frame); a generator, so a long video never sits in
+    memory."""
     rng = np.random.default_rng(seed)
     background = rng.uniform(0.1, 0.4, size=(*size, 3))
     for index in range(count):
-        yield crowd_image(rng, (index * 7) % (most + 1), *size, background=background)
+        yield crowd_image(rng, 1 + (index * 7) % most, *size, background=background)
 
 
 def write_video(path, frames, fps=10, codec="libx264", options=None):

@@ -86,6 +86,59 @@ def make_encoder_run(folder):
     return folder
 
 
+# ----- counting people's own images and videos (syrac count / export)
+
+COUNTER_SHAPE = [32, 48, 3]
+# (file name, export format, extra options): the same counter for each runtime.
+COUNTER_FILES = {
+    "counter.onnx": ("onnx", []),
+    "counter.tflite": ("litert", []),
+    "fixed.onnx": ("onnx", ["--input_size", "32", "48"]),
+    "fixed.tflite": ("litert", ["--input_size", "32", "48"]),
+}
+
+
+@pytest.fixture(scope="session")
+def counter_files(tmp_path_factory):
+    """A tiny counter (random tiny encoder, non-negative head, N=2) as ``counter.keras`` and
+    exported by ``syrac export`` for ONNX Runtime and LiteRT, at any input size and fixed."""
+    import keras
+
+    from syrac.__main__ import main as syrac_main
+    from syrac.count.counter import PatchCounter
+
+    root = tmp_path_factory.mktemp("counters")
+    keras.utils.set_random_seed(5)
+    encoder = build_encoder("tiny_cnn", COUNTER_SHAPE, None)
+    weights = np.random.default_rng(0).uniform(0.0, 10.0, int(encoder.output_shape[-1]))
+    counter = PatchCounter(encoder, n=2, image_shape=COUNTER_SHAPE, head_weights=weights)
+    counter(np.zeros([1, *COUNTER_SHAPE], np.float32))
+    counter.save(root / "counter.keras")
+    for name, (format_, extra) in COUNTER_FILES.items():
+        assert syrac_main(["export", "--model", str(root / "counter.keras"), "--N", "2",
+                           "--format", format_, "--out", str(root / name), *extra]) == 0
+    return root
+
+
+def crowd_pngs(folder, sizes=((40, 56), (64, 48), (32, 48)), seed=3):
+    """PNG crowd images of the given sizes (lossless: every decoder sees the same pixels)."""
+    from PIL import Image
+
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for index, size in enumerate(sizes):
+        paths.append(folder / f"crowd_{index}.png")
+        Image.fromarray(crowd_image(rng, 3 + 4 * index, *size)).save(paths[-1])
+    return paths
+
+
+def read_counts(run_folder):
+    """``counts.json`` of a ``syrac count`` run folder."""
+    return json.loads((pathlib.Path(run_folder) / "counts.json").read_text())
+
+
 # ----- synthesis
 
 # Small and fast: 2 diffusion steps at 32x48, 4 sources x 2 strengths = 8 pairs.

@@ -193,8 +193,12 @@ def export_for_runtime(counter, path, format, input_size=None):
     """
     height, width = input_size if input_size is not None else (None, None)
     signature = [tf.TensorSpec([None, height, width, 3], tf.float32, name="images")]
+    import warnings
+
     try:
-        counter.export(path, format=format, input_signature=signature, verbose=False)
+        with warnings.catch_warnings():  # Keras' tf2onnx shim probes np.object
+            warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
+            counter.export(path, format=format, input_signature=signature, verbose=False)
     except (ValueError, TypeError, NotImplementedError) as error:
         raise SyracError(f"--format {format} cannot express this counter: "
                          f"{str(error).strip().splitlines()[0]}") from None

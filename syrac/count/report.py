@@ -28,7 +28,8 @@ h1{font-size:1.4em;margin:0 0 .3em} h2{font-size:1.15em;margin:1.4em 0 .5em}
 table.grid{border-collapse:collapse;margin-top:.3em} table.grid td{border:1px solid #bbb;
 padding:1px 5px;font-size:.8em;text-align:right}
 .video{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px;margin-bottom:14px}
-.video img.plot{max-width:100%} .video img.sheet{max-width:100%;margin-top:6px}
+.pictures{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start;margin-top:6px}
+.pictures img{max-width:560px;width:48%}
 table.frames{border-collapse:collapse;font-size:.85em;margin-top:6px}
 table.frames td,table.frames th{border-bottom:1px solid #eee;padding:2px 8px;text-align:right}
 details{margin-top:6px} .problem{color:#a30}
@@ -103,10 +104,10 @@ def _video_section(folder, video):
         f'<div>{len(video["frames"])} frame(s) counted; mean <b>{video["mean"]:.1f}</b>, '
         f'maximum <b>{video["max"]:.1f}</b> at {clock(video["max_time"])} '
         f'(frame {video["max_frame"]})</div>'
-        f'<img class="plot" loading="lazy" alt="count over time" '
+        f'<div class="pictures"><img class="plot" loading="lazy" alt="count over time" '
         f'src="{_relative(folder, video["plot"])}">'
         f'<img class="sheet" loading="lazy" alt="contact sheet" '
-        f'src="{_relative(folder, video["contact_sheet"])}">'
+        f'src="{_relative(folder, video["contact_sheet"])}"></div>'
         f'<details><summary>every counted frame</summary><table class="frames"><tr><th>frame</th>'
         f'<th>time</th><th>count</th><th>patch counts</th></tr>{frames}</table></details></div>')
 

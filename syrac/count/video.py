@@ -2,7 +2,7 @@
 
 :class:`SampledFrames` decodes one video from start to end and yields only the frames to count:
 one per ``every_seconds`` of video time (the first frame at or after 0, every, 2 x every, ...
-seconds from the first frame), or every ``every_frame``-th decoded frame. Only the yielded
+seconds from the first frame), or every ``every_frame``-th frame. Only the yielded
 frame is converted to RGB; nothing is kept between frames, so memory does not grow with the
 video's length. A damaged packet is passed over and decoding goes on; a video that stops before
 the duration its header gives, or whose container cannot be read further, ends with
@@ -38,8 +38,8 @@ def sniff_video(path):
 
 @dataclasses.dataclass
 class Frame:
-    """One frame to count: its index among the decoded frames, its time in seconds from the
-    first frame, and its pixels, ``(H, W, 3)`` uint8 RGB."""
+    """One frame to count: its number in the video (from 0; its time x the frame rate), its
+    time in seconds from the first frame, and its pixels, ``(H, W, 3)`` uint8 RGB."""
 
     index: int
     time: float
@@ -118,13 +118,16 @@ class SampledFrames:
 
     def _decode(self, container, stream):
         self._damaged = None
-        start, due = None, 0.0
+        start, due, index = None, 0.0, -1
         for frame in self._frames(container, stream):
             time = float(frame.time) if frame.time is not None else (
                 self.decoded / self.fps if self.fps else float(self.decoded))
             start = time if start is None else start
             time -= start
-            index, self.decoded = self.decoded, self.decoded + 1
+            # The frame's number in the video: from its time where the rate is known, so that a
+            # frame lost to damage does not shift the numbers of those after it.
+            index = max(index + 1, round(time * self.fps) if self.fps else index + 1)
+            self.decoded += 1
             self.last_time = time
             if self._is_sampled(index, time, due):
                 due += self.every_seconds if self.every_frame is None else 0.0
