@@ -24,8 +24,16 @@ Modules, one job each:
   JHU-Crowd++ weather);
 - ``submission``: NWPU-Crowd's submission file (``id count`` per hidden test image);
 - ``figures``: error by count range, predicted vs true, patch grids, comparison plots;
-- ``counter``: one Keras model that counts (scaling, encoder, head, grid), and its export;
+- ``counter``: one Keras model that counts (scaling, encoder, head, grid), and its exports;
+- ``runtimes``: that counter run by TensorFlow, ONNX Runtime or LiteRT, behind one call;
 - ``count_map``: where the count lies, from the counts of overlapping windows (``count --map``);
-- ``command``: ``python -m syrac count``, any images with a trained model;
-- ``export``: ``python -m syrac export``, the counter as ``.keras`` or a TF SavedModel.
+- ``media``: which files ``count`` counts (images and videos, by content) and which it names;
+- ``video``: a video's frames to count, sampled by time or by number, decoded in a stream;
+- ``counting``: one image or one video counted into a run;
+- ``count_run``: a ``count`` run's folder, ``counts.csv`` and ``counts.json``;
+- ``count_figures``: the pictures ``count`` draws (grids, count over time, contact sheets);
+- ``report``: ``index.html``, one page per ``count`` run;
+- ``command``: ``python -m syrac count``, any images and videos with a trained model;
+- ``export``: ``python -m syrac export``, the counter as ``.keras``, a TF SavedModel, ONNX or
+  LiteRT.
 """

@@ -92,7 +92,7 @@ def run(args):
     bar = progress_bar(len(media), "files", enabled=not args.quiet and len(media) > 1)
     for done, medium in enumerate(media, start=1):
         if medium.kind == "video":
-            count_video(medium.path, counter, run_folder, sampling, args.batch_size)
+            count_video(medium.path, counter, run_folder, sampling, batch_size=args.batch_size)
         else:
             count_image(medium.path, counter, run_folder,
                         args.map_stride if args.map else None)

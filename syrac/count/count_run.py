@@ -23,6 +23,7 @@ class CountRun:
     def __init__(self, out, model_path, counter):
         self.model = os.path.abspath(model_path)
         self.runtime = counter.runtime
+        self.jpeg_decoder = counter.jpeg_decoder
         self.n = counter.n
         self.folder = unique_path(os.path.join(out, timestamp()))
         os.makedirs(os.path.join(self.folder, "thumbnails"))
@@ -59,7 +60,8 @@ class CountRun:
         return buffer.getvalue().encode("utf-8")
 
     def document(self):
-        return {"model": self.model, "runtime": self.runtime, "N": self.n,
+        return {"model": self.model, "runtime": self.runtime, "jpeg_decoder": self.jpeg_decoder,
+                "N": self.n,
                 "images": self.images, "videos": self.videos,
                 "failed": [{"path": p, "reason": why} for p, why in self.failures]}
 

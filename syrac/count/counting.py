@@ -20,7 +20,7 @@ def as_unit_float(frames):
     return np.asarray(frames, np.float32) * np.float32(1.0 / 255.0)
 
 
-def count_image(path, counter, run, map_stride=None, log=print):
+def count_image(path, counter, run, map_stride=None, *, log=print):
     """Count the image at ``path`` and write its figure and thumbnail; a failure is noted."""
     from syrac.common.image_files import image_file_problem
 
@@ -77,7 +77,7 @@ class _SheetPicker:
             self.kept.append((count_figures.small(frame.pixels), frame.time, count, patch_counts))
 
 
-def count_video(path, counter, run, sampling, batch_size=8, log=print):
+def count_video(path, counter, run, sampling, *, batch_size=8, log=print):
     """Count the sampled frames of the video at ``path`` and write its plot, contact sheet and
     thumbnail; a video that broke off keeps the frames read before, and is noted as a failure."""
     frames = SampledFrames(path, **sampling)

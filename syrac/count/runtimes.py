@@ -5,9 +5,13 @@ checkpoint (TensorFlow, :class:`KerasCounter`), a ``.onnx`` file (ONNX Runtime,
 :class:`OnnxCounter`) or a ``.tflite`` file (the LiteRT interpreter, :class:`LiteRTCounter`),
 each written by ``python -m syrac export``. All map a batch of float32 [0, 1] images
 ``(B, H, W, 3)`` to numpy ``counts (B,)`` and ``patch_counts (B, N * N)``, and read image files
-with :meth:`read`. The ONNX and LiteRT counters import neither TensorFlow nor Keras: they read
-images with Pillow (:func:`syrac.common.image_files.read_image`), so a machine with only
-``onnxruntime`` or ``ai-edge-litert`` (and numpy, Pillow, tifffile) can count.
+with :meth:`read`. The ONNX and LiteRT counters need neither TensorFlow nor Keras: they read
+images with Pillow (:func:`syrac.common.image_files.read_image`), which gives TensorFlow's pixels
+for every format but JPEG, so a machine with only ``onnxruntime`` or ``ai-edge-litert`` (and
+numpy, Pillow, tifffile) can count. Where TensorFlow is installed they decode JPEGs with it, as
+the Count step does (its default inverse DCT is libjpeg's fast one, Pillow's the accurate one:
+about one grey level apart on average, enough to move a count by a percent), so that every
+runtime gives the same counts for the same files; :attr:`jpeg_decoder` says which.
 
 An exported file takes images of any size unless it was exported with ``--input_size H W``;
 then images are first resized to ``H x W`` here, bilinearly with half-pixel centres as
@@ -71,10 +75,21 @@ class _ExportedCounter:
         fixed = [side if isinstance(side, int) and side > 0 else None for side in input_shape[1:3]]
         self.input_size = tuple(fixed) if None not in fixed else None
 
-    @staticmethod
-    def read(path):
-        from syrac.common.image_files import read_image
+    @property
+    def jpeg_decoder(self):
+        """``"tensorflow"`` where TensorFlow can be imported, else ``"pillow"``."""
+        import importlib.util
 
+        try:
+            return "tensorflow" if importlib.util.find_spec("tensorflow") else "pillow"
+        except (ImportError, ValueError):
+            return "pillow"
+
+    def read(self, path):
+        from syrac.common.image_files import read_image, sniff_format
+
+        if sniff_format(path) == "jpeg" and self.jpeg_decoder == "tensorflow":
+            return KerasCounter.read(path)
         return read_image(path)
 
     def _sized(self, images):
@@ -94,6 +109,9 @@ class OnnxCounter(_ExportedCounter):
             raise SyracError(f"--model {path}: counting with an ONNX file needs the onnxruntime "
                              "package (pip install onnxruntime)") from None
         options = onnxruntime.SessionOptions()
+        # Idle threads sleep rather than spin between images: the same wall-clock speed for
+        # about 4% fewer CPU-seconds per image (benchmarks/counting_runtimes.py).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = int(threads)
         try:
@@ -156,6 +174,7 @@ class KerasCounter:
     runtime = "tensorflow"
     supports_map = True
     input_size = None
+    jpeg_decoder = "tensorflow"
 
     def __init__(self, path, n=None):
         from syrac.count.counter import counter_from_model

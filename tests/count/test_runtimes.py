@@ -47,14 +47,22 @@ def test_every_runtime_counts_as_the_keras_counter(counter_files, tmp_path):
         np.testing.assert_allclose(counter(batch)[0], reference(batch)[0], atol=1e-4)
 
 
+def _photos(folder):
+    """Three PNGs and a JPEG (whose pixels depend on the decoder's inverse DCT)."""
+    from PIL import Image
+
+    paths = crowd_pngs(folder)
+    jpeg = folder / "crowd.jpg"
+    Image.open(paths[0]).save(jpeg, quality=90)
+    return [*paths, jpeg]
+
+
 def test_count_with_onnx_and_litert_runs_without_tensorflow(counter_files, tmp_path):
-    paths = crowd_pngs(tmp_path / "photos")
-    assert syrac_main(["count", str(tmp_path / "photos"), "--model",
-                       str(counter_files / "counter.keras"), "--out", str(tmp_path / "keras"),
-                       "--quiet"]) == 0
-    (keras_run,) = (tmp_path / "keras").iterdir()
-    expected = {r["path"]: r["count"] for r in read_counts(keras_run)["images"]}
-    assert len(expected) == len(paths)
+    """Where TensorFlow is missing, JPEGs are decoded by Pillow: the counts are those of the
+    Keras counter on Pillow's pixels; every other format counts as with TensorFlow."""
+    paths = _photos(tmp_path / "photos")
+    reference = KerasCounter(str(counter_files / "counter.keras"))
+    expected = {str(p): float(reference(read_image(str(p))[np.newaxis])[0][0]) for p in paths}
     for name in ("counter.onnx", "counter.tflite"):
         out = tmp_path / name
         completed = subprocess.run(
@@ -65,12 +73,33 @@ def test_count_with_onnx_and_litert_runs_without_tensorflow(counter_files, tmp_p
         (run,) = out.iterdir()
         document = read_counts(run)
         assert document["runtime"] == ("onnxruntime" if name.endswith(".onnx") else "litert")
+        assert document["jpeg_decoder"] == "pillow"
         counted = {r["path"]: r["count"] for r in document["images"]}
         assert counted.keys() == expected.keys()
         for path, count in counted.items():
             assert count == pytest.approx(expected[path], abs=1e-4)
-            assert f"{os.path.relpath(path, tmp_path)}" in completed.stdout.replace(
-                str(tmp_path) + os.sep, "")
+            assert f"{path}\t{count:.2f}" in completed.stdout.replace(
+                os.path.relpath(path), path)
+
+
+def test_with_tensorflow_installed_every_format_gives_the_same_counts(counter_files, tmp_path):
+    """JPEGs included: the exported counters then decode them with TensorFlow too."""
+    _photos(tmp_path / "photos")
+    documents = {}
+    for name in ("counter.keras", "counter.onnx", "counter.tflite"):
+        assert syrac_main(["count", str(tmp_path / "photos"), "--model",
+                           str(counter_files / name), "--out", str(tmp_path / name),
+                           "--quiet"]) == 0
+        (run,) = (tmp_path / name).iterdir()
+        documents[name] = read_counts(run)
+        assert documents[name]["jpeg_decoder"] == "tensorflow"
+    reference = {r["path"]: r for r in documents["counter.keras"]["images"]}
+    assert len(reference) == 4
+    for name in ("counter.onnx", "counter.tflite"):
+        for record in documents[name]["images"]:
+            expected = reference[record["path"]]
+            assert record["count"] == pytest.approx(expected["count"], abs=1e-4)
+            assert record["patch_counts"] == pytest.approx(expected["patch_counts"], abs=1e-4)
 
 
 def test_a_runtime_counter_refuses_another_grid_and_the_map(counter_files, tmp_path, capsys):
