@@ -77,7 +77,7 @@ class _SheetPicker:
             self.kept.append((count_figures.small(frame.pixels), frame.time, count, patch_counts))
 
 
-def count_video(path, counter, run, sampling, *, batch_size=8, log=print):
+def count_video(path, counter, run, sampling, *, batch_size=1, log=print):
     """Count the sampled frames of the video at ``path`` and write its plot, contact sheet and
     thumbnail; a video that broke off keeps the frames read before, and is noted as a failure."""
     frames = SampledFrames(path, **sampling)
