@@ -8,7 +8,8 @@ one fresh process per runtime, in turn (A B C A B C ...): the process loads its 
 one image to warm up, then counts ``--images`` images one by one from arrays (decoding is not
 timed) and reports its wall and CPU seconds (``time.process_time``: every thread of the
 process, spinning included). Medians over ``--rounds`` are printed as images per wall-clock
-second and per CPU-second, with the speed-up per CPU-second over TensorFlow and the GFLOP/s
+second and per CPU-second, with the speed-up per CPU-second over TensorFlow called eagerly (the
+count command before it traced its counter: ``tensorflow-eager``) and the GFLOP/s
 each CPU-second achieves (the encoder's FLOPs from the TF profiler, N x N passes per image)
 beside the best float32 matrix multiply TensorFlow reaches on one core.
 
@@ -28,8 +29,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-RUNTIMES = {"tensorflow": "counter.keras", "onnxruntime": "counter.onnx",
-            "litert": "counter.tflite"}
+RUNTIMES = {"tensorflow-eager": "counter.keras", "tensorflow": "counter.keras",
+            "onnxruntime": "counter.onnx", "litert": "counter.tflite"}
 
 
 def _arguments(argv=None):
@@ -90,9 +91,11 @@ def worker(args):
     """One process, one runtime: load, warm up, time; prints a JSON line."""
     if args.worker == "flops":
         return flops_and_peak(args)
-    from syrac.count.runtimes import open_counter
+    from syrac.count.runtimes import KerasCounter, open_counter
 
-    counter = open_counter(os.path.join(args.folder, RUNTIMES[args.worker]))
+    path = os.path.join(args.folder, RUNTIMES[args.worker])
+    counter = (KerasCounter(path, traced=False) if args.worker == "tensorflow-eager"
+               else open_counter(path))
     images = _images(args)
     counter(images[:1])
     wall, cpu = time.perf_counter(), time.process_time()
@@ -130,15 +133,15 @@ def main(argv=None):
           f"{args.height}x{args.width}, N = {args.N} ({args.N ** 2} encoder passes per image); "
           f"{args.images} images per process, medians of {args.rounds} interleaved rounds")
     print(f"{flops / 1e9:.0f} GFLOP per image; float32 matmul on one core: {peak:.0f} GFLOP/s")
-    print(f"{'runtime':<13}{'images/s':>10}{'images/CPU-s':>14}{'CPU-s/image':>13}"
-          f"{'vs TF per CPU-s':>17}{'GFLOP/CPU-s':>13}")
+    print(f"{'runtime':<17}{'images/s':>10}{'images/CPU-s':>14}{'CPU-s/image':>13}"
+          f"{'vs eager TF per CPU-s':>23}{'GFLOP/CPU-s':>13}")
     reference = None
     for runtime in args.runtimes:
         wall = statistics.median(t["wall"] for t in timings[runtime]) / args.images
         cpu = statistics.median(t["cpu"] for t in timings[runtime]) / args.images
-        reference = reference or (cpu if runtime == "tensorflow" else None)
+        reference = reference or (cpu if runtime == "tensorflow-eager" else None)
         ratio = f"{reference / cpu:.2f}x" if reference else "-"
-        print(f"{runtime:<13}{1 / wall:>10.3f}{1 / cpu:>14.3f}{cpu:>13.2f}{ratio:>17}"
+        print(f"{runtime:<17}{1 / wall:>10.3f}{1 / cpu:>14.3f}{cpu:>13.2f}{ratio:>23}"
               f"{flops / 1e9 / cpu:>13.0f}")
     if holder:
         holder.cleanup()

@@ -169,19 +169,31 @@ class LiteRTCounter(_ExportedCounter):
 
 class KerasCounter:
     """A :class:`~syrac.count.counter.PatchCounter` (exported, or built from a checkpoint and
-    its probe), run by TensorFlow; images are decoded by TensorFlow, as the Count step does."""
+    its probe), run by TensorFlow; images are decoded by TensorFlow, as the Count step does.
+
+    The counter is called as one traced graph (``tf.function``, one trace for every image
+    size), which lets TensorFlow fuse each convolution with its bias and activation: 20% fewer
+    CPU-seconds per image than calling it eagerly (``benchmarks/counting_runtimes.py``), the
+    same counts to float rounding. ``traced=False`` calls it eagerly, as earlier versions did.
+    """
 
     runtime = "tensorflow"
     supports_map = True
     input_size = None
     jpeg_decoder = "tensorflow"
 
-    def __init__(self, path, n=None):
+    def __init__(self, path, n=None, traced=True):
+        import tensorflow as tf
+
         from syrac.count.counter import counter_from_model
 
         self.path = path
         self.model = counter_from_model(path, n)
         self.n = self.model.n
+        self._call = self.model
+        if traced:
+            self._call = tf.function(
+                self.model, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
 
     @staticmethod
     def read(path):
@@ -192,7 +204,7 @@ class KerasCounter:
         return decode_image(tf.constant(path)).numpy()
 
     def __call__(self, images):
-        outputs = self.model(np.asarray(images, np.float32))
+        outputs = self._call(np.asarray(images, np.float32))
         return np.asarray(outputs["count"]), np.asarray(outputs["patch_counts"])
 
 

@@ -139,3 +139,15 @@ def test_a_file_that_is_not_an_exported_counter_is_named(tmp_path, capsys):
             syrac_main(["count", str(photo), "--model", str(tmp_path / name),
                         "--out", str(tmp_path / "out")])
         assert f"--model {tmp_path / name}: {message}" in capsys.readouterr().err
+
+
+def test_the_traced_keras_counter_counts_as_the_eager_one_at_every_size(counter_files,
+                                                                       tmp_path):
+    """One trace serves every image size; fused kernels move counts by float rounding only."""
+    path = str(counter_files / "counter.keras")
+    traced, eager = KerasCounter(path), KerasCounter(path, traced=False)
+    for photo in crowd_pngs(tmp_path):
+        image = read_image(str(photo))[np.newaxis]
+        for got, expected in zip(traced(image), eager(image)):
+            np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert traced._call.experimental_get_tracing_count() == 1
