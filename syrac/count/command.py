@@ -15,7 +15,8 @@ and when that was reached.
 A run writes into a new folder ``DIR/<YYYY-mm-dd-HH-MM-SS>/`` (default ``DIR`` = ``counts``):
 ``counts.csv`` (one row per image and per counted frame), ``counts.json``, one PNG per image
 with the grid and each patch's count, per video a plot of the count over time and a contact
-sheet, and ``index.html``, a page to look through it all. With ``--map``, each image's figure
+sheet, and ``index.html``, a page to look through it all. A run killed or interrupted is taken
+up by the same command run again (:mod:`syrac.count.count_run`): what was counted is kept. With ``--map``, each image's figure
 also shows where the count lies (:mod:`syrac.count.count_map`), saved as ``<figure>.map.npy``.
 A file that cannot be read, a file named like an image or video that is not one, and a video
 that breaks off are named (a broken video's readable frames are still counted), listed again at
@@ -70,6 +71,14 @@ def _check(args):
         raise SyracError(f"--every must be a positive number of seconds. Received: {args.every}")
 
 
+def _request(args):
+    """What this command asks, as ``run.json`` records it: an unfinished run asked the same is
+    taken up by the same command run again."""
+    return {"cwd": os.getcwd(), "paths": args.paths, "model": os.path.abspath(args.model),
+            "N": args.N, "every": args.every, "every_frame": args.every_frame,
+            "batch_size": args.batch_size, "map": args.map, "map_stride": args.map_stride}
+
+
 def run(args):
     _check(args)
     from syrac.count.media import find_media
@@ -88,19 +97,24 @@ def run(args):
     from syrac.count.count_run import CountRun
     from syrac.count.counting import count_image, count_video
 
-    run_folder = CountRun(args.out, args.model, counter)
     sampling = {"every_seconds": None if args.every_frame else args.every,
                 "every_frame": args.every_frame}
+    run_folder = CountRun.start(args.out, _request(args), counter)
+    if run_folder.resumed or run_folder.partial_frames:
+        print(f"Taking up the unfinished run {run_folder.folder}: {run_folder.resumed} file(s) "
+              f"counted before it stopped")
     bar = progress_bar(len(media), "files", enabled=not args.quiet and len(media) > 1)
     for done, medium in enumerate(media, start=1):
-        if medium.kind == "video":
+        if run_folder.counted(os.path.abspath(medium.path)):
+            pass
+        elif medium.kind == "video":
             count_video(medium.path, counter, run_folder, sampling, batch_size=args.batch_size)
         else:
             count_image(medium.path, counter, run_folder,
                         args.map_stride if args.map else None)
         bar.update(done)
     run_folder.failures[:0] = failures
-    run_folder.write_tables()
+    run_folder.finish()
     print(f"{len(run_folder.images)} image(s) and {len(run_folder.videos)} video(s) counted; "
           f"results in {run_folder.folder} (open index.html)")
     if run_folder.failures:

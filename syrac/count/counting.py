@@ -51,7 +51,7 @@ def count_image(path, counter, run, map_stride=None, *, log=print):
     title = f"{os.path.basename(path)}: {total:.1f} people (N={counter.n})"
     run.write(record["figure"], count_figures.image_with_grid(image, patches, counter.n, title,
                                                                density))
-    run.images.append(record)
+    run.add_image(record)
     log(f"{path}\t{total:.2f}")
     return record
 
@@ -81,31 +81,41 @@ def count_video(path, counter, run, sampling, *, batch_size=1, log=print):
     """Count the sampled frames of the video at ``path`` and write its plot, contact sheet and
     thumbnail; a video that broke off keeps the frames read before, and is noted as a failure."""
     frames = SampledFrames(path, **sampling)
-    rows, pending, peak = [], [], {"count": -1.0}
+    typed, path = path, os.path.abspath(path)
+    rows, pending, peak = list(run.partial_frames.get(path, [])), [], {"count": -1.0}
+    done = {row["frame"]: row for row in rows}  # counted before a kill: not counted again
     sheet = None
 
-    def flush():
+    def keep(frame, row):
         nonlocal sheet
         sheet = sheet or _SheetPicker(frames.duration)
+        sheet.offer(frame, row["count"], row["patch_counts"])
+        if row["count"] > peak["count"]:
+            peak.update(row, pixels=count_figures.small(frame.pixels))
+
+    def flush():
         counts, patch_counts = counter(as_unit_float([f.pixels for f in pending]))
+        batch = []
         for frame, count, patches in zip(pending, counts, patch_counts):
-            row = {"frame": frame.index, "time": frame.time, "count": float(count),
-                   "patch_counts": [float(c) for c in patches]}
-            rows.append(row)
-            sheet.offer(frame, row["count"], row["patch_counts"])
-            if row["count"] > peak["count"]:
-                peak.update(row, pixels=count_figures.small(frame.pixels))
+            batch.append({"frame": frame.index, "time": frame.time, "count": float(count),
+                          "patch_counts": [float(c) for c in patches]})
+            keep(frame, batch[-1])
+        run.add_frames(path, batch)
+        rows.extend(batch)
         pending.clear()
 
     for frame in frames:
+        if frame.index in done:
+            keep(frame, done[frame.index])
+            continue
         pending.append(frame)
         if len(pending) == batch_size:
             flush()
     if pending:
         flush()
     if frames.problem is not None:
-        run.failures.append((path, frames.problem))
-        log(f"{path}\t{'skipped' if not rows else 'broke off'}: {frames.problem}")
+        run.failures.append((typed, frames.problem))
+        log(f"{typed}\t{'skipped' if not rows else 'broke off'}: {frames.problem}")
     if not rows:
         return None
     stem, thumbnail = run.paths_for(path)
@@ -114,7 +124,7 @@ def count_video(path, counter, run, sampling, *, batch_size=1, log=print):
     times = [r["time"] for r in rows]
     name = os.path.basename(path)
     record = {
-        "path": os.path.abspath(path), "N": counter.n, "width": frames.width,
+        "path": path, "N": counter.n, "width": frames.width,
         "height": frames.height, "duration": frames.duration, "fps": frames.fps,
         "frames_decoded": frames.decoded, "sampling": sampling,
         "mean": float(np.mean(counts)), "max": peak["count"], "max_time": peak["time"],
@@ -126,8 +136,8 @@ def count_video(path, counter, run, sampling, *, batch_size=1, log=print):
         "thumbnail": run.write(thumbnail, count_figures.thumbnail(peak["pixels"])),
         "frames": rows, "model": run.model,
     }
-    run.videos.append(record)
-    log(f"{path}\tmean {record['mean']:.2f}, max {record['max']:.2f} at "
+    run.add_video(record)
+    log(f"{typed}\tmean {record['mean']:.2f}, max {record['max']:.2f} at "
         f"{count_figures.clock(record['max_time'])} (frame {record['max_frame']}); "
         f"{len(rows)} frame(s) counted")
     return record
