@@ -26,7 +26,6 @@ the end, and the exit status is then 2.
 import argparse
 import os
 
-
 from syrac.common.errors import SyracError, listed
 from syrac.common.numbers import number, positive_integer
 from syrac.common.output_folders import OutputFolder
