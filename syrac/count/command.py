@@ -33,7 +33,7 @@ from syrac.count.count_map import DEFAULT_STRIDE
 
 
 def parser(prog):
-    result = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].strip("`"),
+    result = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].replace("``", ""),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("paths", nargs="+", metavar="PATH",
                         help="image or video files, folders (recursive) or glob patterns")

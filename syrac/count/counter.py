@@ -14,13 +14,14 @@ beside it).
 """
 
 import os
+import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 import syrac.rank.input_scaling  # noqa: F401 (registers InputScaling for loading)
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, first_line
 from syrac.count.patches import check_grid, image_counts, patchify
 from syrac.count.probe_folder import ProbeFolder
 from syrac.rank.input_scaling import InputScaling
@@ -193,13 +194,11 @@ def export_for_runtime(counter, path, format, input_size=None):
     """
     height, width = input_size if input_size is not None else (None, None)
     signature = [tf.TensorSpec([None, height, width, 3], tf.float32, name="images")]
-    import warnings
-
     try:
         with warnings.catch_warnings():  # Keras' tf2onnx shim probes np.object
             warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
             counter.export(path, format=format, input_signature=signature, verbose=False)
     except (ValueError, TypeError, NotImplementedError) as error:
         raise SyracError(f"--format {format} cannot express this counter: "
-                         f"{str(error).strip().splitlines()[0]}") from None
+                         f"{first_line(error)}") from None
     return path

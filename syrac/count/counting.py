@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from syrac.common.errors import first_line
 from syrac.count import count_figures
 from syrac.count.video import SampledFrames
 
@@ -29,7 +30,7 @@ def count_image(path, counter, run, map_stride=None, *, log=print):
         try:
             image = counter.read(path)
         except Exception as error:  # noqa: BLE001 (each decoder's own errors: named, not raised)
-            problem = str(getattr(error, "message", error)).strip().splitlines()[0]
+            problem = first_line(getattr(error, "message", error))
     if problem is not None:
         run.failures.append((path, problem))
         log(f"{path}\tskipped: {problem}")

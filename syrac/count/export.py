@@ -27,7 +27,7 @@ SUFFIXES = {"keras": ".keras", "onnx": ".onnx", "litert": ".tflite"}
 
 
 def parser(prog):
-    result = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].strip("`"),
+    result = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].replace("``", ""),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("--model", required=True,
                         help="a .keras pre-training checkpoint with its fitted probe")

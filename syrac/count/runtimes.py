@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from syrac.common.errors import SyracError
+from syrac.common.errors import SyracError, first_line
 
 RUNTIME_SUFFIXES = {".onnx": "onnxruntime", ".tflite": "litert"}
 
@@ -119,7 +119,7 @@ class OnnxCounter(_ExportedCounter):
                                                         providers=["CPUExecutionProvider"])
         except Exception as error:  # noqa: BLE001 (ONNX Runtime's own exception types)
             raise SyracError(f"--model {path}: ONNX Runtime cannot load it "
-                             f"({str(error).strip().splitlines()[0]})") from None
+                             f"({first_line(error)})") from None
         (image_input,) = self.session.get_inputs()
         outputs = {output.name: output.shape for output in self.session.get_outputs()}
         if set(outputs) != {"count", "patch_counts"}:
@@ -150,7 +150,7 @@ class LiteRTCounter(_ExportedCounter):
             signatures = self.interpreter.get_signature_list()
         except (ValueError, RuntimeError) as error:
             raise SyracError(f"--model {path}: LiteRT cannot load it "
-                             f"({str(error).strip().splitlines()[0]})") from None
+                             f"({first_line(error)})") from None
         signature = signatures.get("serving_default", {})
         if sorted(signature.get("outputs", [])) != ["count", "patch_counts"]:
             raise SyracError(f"--model {path}: not a counter written by python -m syrac export "

@@ -17,6 +17,8 @@ import dataclasses
 
 import numpy as np
 
+from syrac.common.errors import first_line
+
 VIDEO_NAMES = (".mp4", ".m4v", ".mkv", ".avi", ".mov", ".webm")
 
 
@@ -44,10 +46,6 @@ class Frame:
     index: int
     time: float
     pixels: np.ndarray
-
-
-def _first_line(error):
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 class SampledFrames:
@@ -80,7 +78,7 @@ class SampledFrames:
         try:
             container = av.open(self.path)
         except (av.error.FFmpegError, OSError) as error:
-            self.problem = f"not a video PyAV can open ({_first_line(error)})"
+            self.problem = f"not a video PyAV can open ({first_line(error)})"
             return
         with container:
             if not container.streams.video:
@@ -105,12 +103,12 @@ class SampledFrames:
             except StopIteration:
                 return
             except av.error.FFmpegError as error:
-                self.problem = f"the container could not be read further ({_first_line(error)})"
+                self.problem = f"the container could not be read further ({first_line(error)})"
                 break
             try:
                 yield from packet.decode()
             except av.error.FFmpegError as error:
-                self._damaged = _first_line(error)
+                self._damaged = first_line(error)
         try:  # what the decoder still holds when the container broke off
             yield from stream.codec_context.decode(None)
         except av.error.FFmpegError:
