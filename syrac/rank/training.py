@@ -82,6 +82,9 @@ def build_and_restore(params, run_dir, distribution):
         compile_ranking_model(model, params)
         blank = tf.zeros([1, height, width, channels])
         model((blank, blank), training=False)  # build before restoring or fitting
+        # Built here, the optimizer's variables are not created inside the first traced train
+        # step, which tf.function would otherwise trace twice (once to create them).
+        model.optimizer.build(model.trainable_variables)
         folder = RunFolder(run_dir)
         position = folder.backup_position()
         if cluster is not None:
@@ -89,7 +92,6 @@ def build_and_restore(params, run_dir, distribution):
             if position is not None and position != folder.backup_position():
                 folder.commit_backup(position)  # an older backup every worker holds
         if position is not None:
-            model.optimizer.build(model.trainable_variables)
             _load_backup(model, folder.backup_file(position["weights"]), folder.backup_folder)
             restore_random_state(model, position.get("state"))
     return model, position
