@@ -104,7 +104,7 @@ def run(args):
     bar = progress_bar(len(media), "files", enabled=not args.quiet and len(media) > 1)
     for done, medium in enumerate(media, start=1):
         if run_folder.counted(os.path.abspath(medium.path)):
-            pass
+            pass  # counted before the run was killed
         elif medium.kind == "video":
             count_video(medium.path, counter, run_folder, sampling, batch_size=args.batch_size)
         else:

@@ -44,6 +44,7 @@ class CountRun:
         self.n = counter.n
         self.images, self.videos, self.failures = [], [], []
         self.partial_frames = {}  # video path -> the rows counted before a kill
+        self._finished = set()  # paths of the files counted to their end
         self._stems = 0
 
     @classmethod
@@ -88,12 +89,14 @@ class CountRun:
                 break  # the line a kill cut short: the last one
             if "image" in entry:
                 self.images.append(entry["image"])
+                self._finished.add(entry["image"]["path"])
             elif "frames" in entry:
                 self.partial_frames.setdefault(entry["frames"], []).extend(entry["rows"])
             elif "video" in entry:
                 video = entry["video"]
                 video["frames"] = self.partial_frames.pop(video["path"], [])
                 self.videos.append(video)
+                self._finished.add(video["path"])
         self._stems = len(self.images) + len(self.videos)
 
     def _journal(self, entry):
@@ -104,11 +107,12 @@ class CountRun:
 
     def counted(self, path):
         """Whether the file at ``path`` (absolute) was counted to its end already."""
-        return any(r["path"] == path for r in self.images + self.videos)
+        return path in self._finished
 
     def add_image(self, record):
         self._journal({"image": record})
         self.images.append(record)
+        self._finished.add(record["path"])
 
     def add_frames(self, path, rows):
         self._journal({"frames": path, "rows": rows})
@@ -116,6 +120,7 @@ class CountRun:
     def add_video(self, record):
         self._journal({"video": {k: v for k, v in record.items() if k != "frames"}})
         self.videos.append(record)
+        self._finished.add(record["path"])
 
     def paths_for(self, source):
         """``(stem, thumbnail path)`` for the next counted file: its number and name."""

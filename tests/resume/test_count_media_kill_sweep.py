@@ -4,7 +4,6 @@ and no journal left behind."""
 
 import json
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -45,7 +44,7 @@ def test_count_killed_after_every_kind_of_write_ends_as_the_unbroken_run(counter
     model = counter_files / "counter.onnx"  # no TensorFlow to load: a re-run starts in ~1 s
     unbroken, out = tmp_path / "unbroken", tmp_path / "killed"
     finished = subprocess.run([sys.executable, *_command(photos, model, unbroken)], cwd=REPO,
-                           capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
 
     def done():
@@ -67,9 +66,8 @@ def test_count_killed_after_every_kind_of_write_ends_as_the_unbroken_run(counter
     assert [f["frame"] for f in video["frames"]] == [0, 5, 10, 15, 20]  # each counted once
     # A finished run is not taken up again: the same command afterwards counts anew.
     again = subprocess.run([sys.executable, *_command(photos, model, out)], cwd=REPO,
-                        capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and len([p for p in out.iterdir() if p.is_dir()]) == 2
-    shutil.rmtree(out)
 
 
 @pytest.mark.slow
