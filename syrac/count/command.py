@@ -70,7 +70,7 @@ def _check(args):
 
 
 def _request(args):
-    """What this command asks, as ``run.json`` records it: an unfinished run asked the same is
+    """What this command asks, as the run's journal records it first: an unfinished run asked the same is
     taken up by the same command run again."""
     return {"cwd": os.getcwd(), "paths": args.paths, "model": os.path.abspath(args.model),
             "N": args.N, "every": args.every, "every_frame": args.every_frame,

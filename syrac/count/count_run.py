@@ -6,13 +6,15 @@ video ``<name>.count.png`` and ``<name>.sheet.png``, thumbnails in ``thumbnails/
 ``counts.csv``, ``counts.json`` and ``index.html``. Every file is written whole or not at all
 (:func:`syrac.common.files.write_atomic`).
 
-While it runs, the folder holds ``run.json`` (what was asked: the paths, the model, the options,
-the working folder), ``journal.jsonl`` (one line per counted image, per batch of video frames,
-per finished video, each synced to disk) and ``.lock`` (held by the running process). Run the
-same command again after a kill or Ctrl-C and it takes up the newest unfinished folder in
-``<out>`` that was asked the same thing and that no live process holds: counted images are kept,
-a video goes on after its last counted frame. A finished run removes its journal, ``run.json``
-and lock, so the same command run again afterwards counts anew, in a new folder.
+While it runs, the folder holds ``journal.jsonl`` (a first line with what was asked: the paths,
+the model, the options, the working folder; then one line per counted image, per batch of video
+frames, per finished video, each synced to disk) and ``.lock`` (held by the running process).
+Run the same command again after a kill or Ctrl-C and it takes up the newest unfinished folder
+in ``<out>`` that was asked the same thing and that no live process holds: counted images are
+kept, a video goes on after its last counted frame. A finished run writes its tables, drops its
+lock, and removes its journal last: the journal is the one mark of an unfinished run, so a kill
+between any two of these steps leaves either a run the same command finishes or a finished one,
+never a leftover file. The same command run after a finished run counts anew, in a new folder.
 """
 
 import csv
@@ -20,14 +22,11 @@ import io
 import json
 import os
 
-from syrac.common.errors import SyracError
-from syrac.common.files import (read_json, timestamp, unique_path, write_atomic,
-                                write_json_atomic)
+from syrac.common.files import timestamp, unique_path, write_atomic, write_json_atomic
 from syrac.common.folder_lock import FolderLock
 from syrac.count.report import render
 
 JOURNAL = "journal.jsonl"
-REQUEST = "run.json"
 
 CSV_COLUMNS = ("path", "frame", "time_s", "count", "N", "width", "height", "patch_counts",
                "model")
@@ -53,25 +52,20 @@ class CountRun:
         read), or a new one."""
         for name in sorted(os.listdir(out) if os.path.isdir(out) else [], reverse=True):
             folder = os.path.join(out, name)
-            if not (os.path.isfile(os.path.join(folder, JOURNAL))
-                    and os.path.isfile(os.path.join(folder, REQUEST))):
-                continue
-            try:
-                if read_json(os.path.join(folder, REQUEST), default=None) != request:
-                    continue
-            except SyracError:
-                continue  # not a run of this command's making
+            if _asked(folder) != request:
+                continue  # finished, asked something else, or not a run of this command's making
             lock = FolderLock(folder)
             if lock.acquire():
                 run = cls(folder, request, counter, lock)
-                run._replay()
-                return run
+                if run._replay():
+                    return run
+                lock.release()  # its own process finished it as we took it up
         folder = unique_path(os.path.join(out, timestamp()))
         os.makedirs(os.path.join(folder, "thumbnails"))
         lock = FolderLock(folder)
         lock.acquire()
-        write_json_atomic(os.path.join(folder, REQUEST), request, sort_keys=False)
-        write_atomic(os.path.join(folder, JOURNAL), b"")
+        write_atomic(os.path.join(folder, JOURNAL),
+                     (json.dumps({"request": request}) + "\n").encode("utf-8"))
         return cls(folder, request, counter, lock)
 
     @property
@@ -80,8 +74,12 @@ class CountRun:
         return len(self.images) + len(self.videos)
 
     def _replay(self):
-        with open(os.path.join(self.folder, JOURNAL), encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+        """Read back what the journal records; ``False`` if the journal is gone."""
+        try:
+            with open(os.path.join(self.folder, JOURNAL), encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except FileNotFoundError:
+            return False
         for line in lines:
             try:
                 entry = json.loads(line)
@@ -98,6 +96,7 @@ class CountRun:
                 self.videos.append(video)
                 self._finished.add(video["path"])
         self._stems = len(self.images) + len(self.videos)
+        return True
 
     def _journal(self, entry):
         with open(os.path.join(self.folder, JOURNAL), "a", encoding="utf-8") as handle:
@@ -166,8 +165,24 @@ class CountRun:
                      render(document, self.folder).encode("utf-8"))
 
     def finish(self):
-        """The tables, then the journal, request and lock go: nothing is left to resume."""
+        """The tables, then the lock, then the journal go: nothing is left to resume.
+
+        The journal goes last because it is what marks the run unfinished: killed after the
+        lock went, the run is still taken up (and finished again, to the same files) by the
+        same command."""
         self.write_tables()
-        for name in (JOURNAL, REQUEST):
-            os.remove(os.path.join(self.folder, name))
         self.lock.release()
+        try:
+            os.remove(os.path.join(self.folder, JOURNAL))
+        except FileNotFoundError:
+            pass  # a re-run took it up as the lock went, and finished it first
+
+
+def _asked(folder):
+    """The request on the first line of ``folder``'s journal; ``None`` without a readable one."""
+    try:
+        with open(os.path.join(folder, JOURNAL), encoding="utf-8") as handle:
+            first = json.loads(handle.readline())
+    except (OSError, ValueError):
+        return None
+    return first.get("request") if isinstance(first, dict) else None
