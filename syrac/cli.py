@@ -1,9 +1,7 @@
 """Command-line parsers of the two wrappers, with the authors' option names kept unchanged."""
 
-import argparse
-
 from syrac.common.numbers import integer, number, positive_integer, seed
-from syrac.common.output_folders import OutputFolder
+from syrac.common.output_folders import CommandParser, OutputFolder
 from syrac.rank.request import DEFAULT_STARTUP_TIMEOUT, STRATEGIES
 
 
@@ -13,7 +11,7 @@ def training_parser(prog="train_wrapper.py", params_dir="./config/"):
     ``syrac train`` has the same options, with the parameter sets shipped in the package as
     the default ``--params_dir`` (the authors' ``./config/`` exists in the repository only).
     """
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description="Pre-train the SYRAC ranking encoder on a ranking set.",
     )
@@ -59,7 +57,7 @@ def training_parser(prog="train_wrapper.py", params_dir="./config/"):
 def finetune_parser(prog="finetune_wrapper.py", params_dir="./config/"):
     """Options of ``finetune_wrapper.py`` (the authors' ones first, then ours); ``syrac
     finetune`` differs in its default ``--params_dir`` only, as ``syrac train``."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description="Fit the linear count probe on a frozen encoder and evaluate it patch-wise.",
     )

@@ -158,3 +158,36 @@ def test_no_test_module_imports_another():
         for name in _imported_modules(path)
         if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"))
     assert importing == []
+
+
+ARGPARSE_INTERNALS = {"_actions", "_subparsers", "_option_string_actions", "_defaults",
+                      "_positionals", "_optionals", "_registries"}
+
+
+def argparse_internals(path):
+    """Where ``path`` reads argparse's private state or builds a namespace by hand."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and (
+                node.attr in ARGPARSE_INTERNALS
+                or (node.attr.startswith("_") and isinstance(node.value, ast.Name)
+                    and node.value.id == "argparse")):
+            found.append(f"{path.name}:{node.lineno} .{node.attr}")
+        elif isinstance(node, ast.Call) and "Namespace" in (
+                getattr(node.func, "attr", None), getattr(node.func, "id", None)):
+            found.append(f"{path.name}:{node.lineno} Namespace(...)")
+    return sorted(found, key=lambda hit: int(hit.split(":")[1].split()[0]))
+
+
+def test_the_library_reads_no_argparse_internals_and_builds_no_namespace():
+    """The library's inputs are requests; parsers say what they hold through CommandParser."""
+    assert [hit for path in sorted(SYRAC.rglob("*.py")) for hit in argparse_internals(path)] == []
+
+
+def test_the_argparse_check_sees_what_it_forbids(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import argparse\nfor a in parser._actions:\n    pass\n"
+                      "isinstance(a, argparse._SubParsersAction)\n"
+                      "args = argparse.Namespace(fold='K')\nparser.add_argument('--x')\n")
+    assert argparse_internals(module) == ["m.py:2 ._actions", "m.py:4 ._SubParsersAction",
+                                          "m.py:5 Namespace(...)"]

@@ -1,7 +1,8 @@
 """Output folders: every command creates the folders it writes to; only inputs must exist.
 
-One rule for every entry point. A parser declares an option as an output folder with
-``action=OutputFolder``; after parsing, :func:`output_folders` creates each such folder
+One rule for every entry point. A command's parser is a :class:`CommandParser` and declares an
+option as an output folder with ``action=OutputFolder``; the parser records those options (and
+its sub-commands) as they are added, and after parsing :func:`output_folders` creates each folder
 (parents included) and checks that it can be written to, so that a read-only or misplaced
 folder is reported in one line before any work starts, not after an hour of training. If the
 command then fails, the folders it created and left empty are removed again: a refused command
@@ -19,12 +20,40 @@ from syrac.common.errors import SyracError
 class OutputFolder(argparse.Action):
     """``argparse`` action marking an option as a folder the command writes into.
 
-    It stores the value like the default ``store`` action; :func:`create_output_folders`
-    finds the options that use it.
+    It stores the value like the default ``store`` action; a :class:`CommandParser` records
+    the options that use it, for :func:`create_output_folders`.
     """
 
     def __call__(self, parser, namespace, values, option_string=None):
         setattr(namespace, self.dest, values)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of every ``syrac`` command: an ``ArgumentParser`` that remembers, as options
+    are added, which are output folders and which sub-commands it has.
+
+    Attributes:
+        output_options: the ``OutputFolder`` actions added with :meth:`add_argument` (options
+            added to an argument group are not seen: declare output folders on the parser).
+        subcommands: the action :meth:`add_subparsers` returned (its ``dest`` and ``choices``,
+            the sub-command parsers, which are ``CommandParser`` too), or ``None``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.output_options, self.subcommands = [], None  # before argparse adds --help
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        action = super().add_argument(*args, **kwargs)
+        if isinstance(action, OutputFolder):
+            self.output_options.append(action)
+        return action
+
+    def add_subparsers(self, **kwargs):
+        if self.subcommands is not None:
+            self.error("cannot have multiple subparser arguments")
+        self.subcommands = super().add_subparsers(**kwargs)
+        return self.subcommands
 
 
 def _missing_ancestors(path):
@@ -82,16 +111,18 @@ def remove_empty_folders(created):
             return  # not empty (the command wrote something): keep it and its parents
 
 
-def _output_actions(parser, args):
+def _output_options(parser, args):
     """The ``OutputFolder`` actions of ``parser`` and of the sub-command ``args`` chose."""
-    for action in parser._actions:
-        if isinstance(action, OutputFolder):
-            yield action
-        elif isinstance(action, argparse._SubParsersAction):
-            chosen = getattr(args, action.dest, None) if action.dest else None
-            for name, subparser in action.choices.items():
-                if chosen is None or name == chosen:
-                    yield from _output_actions(subparser, args)
+    if not isinstance(parser, CommandParser):
+        raise TypeError(f"output folders are known to a CommandParser only, not to "
+                        f"{type(parser).__name__}")
+    yield from parser.output_options
+    commands = parser.subcommands
+    if commands is not None:
+        chosen = getattr(args, commands.dest, None) if commands.dest else None
+        for name, subparser in commands.choices.items():
+            if chosen is None or name == chosen:
+                yield from _output_options(subparser, args)
 
 
 def create_output_folders(parser, args):
@@ -102,7 +133,7 @@ def create_output_folders(parser, args):
     """
     done, created = set(), []
     try:
-        for action in _output_actions(parser, args):
+        for action in _output_options(parser, args):
             path = getattr(args, action.dest, None)
             if not path or path in done:
                 continue

@@ -28,12 +28,12 @@ import os
 
 from syrac.common.errors import SyracError, listed
 from syrac.common.numbers import number, positive_integer
-from syrac.common.output_folders import OutputFolder
+from syrac.common.output_folders import CommandParser, OutputFolder
 from syrac.count.count_map import DEFAULT_STRIDE
 
 
 def parser(prog):
-    result = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].replace("``", ""),
+    result = CommandParser(prog=prog, description=__doc__.split("\n\n")[0].replace("``", ""),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("paths", nargs="+", metavar="PATH",
                         help="image or video files, folders (recursive) or glob patterns")

@@ -21,13 +21,14 @@ import os
 
 from syrac.common.errors import SyracError
 from syrac.common.numbers import positive_integer
+from syrac.common.output_folders import CommandParser
 
 FORMATS = ("keras", "saved_model", "onnx", "litert")
 SUFFIXES = {"keras": ".keras", "onnx": ".onnx", "litert": ".tflite"}
 
 
 def parser(prog):
-    result = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].replace("``", ""),
+    result = CommandParser(prog=prog, description=__doc__.split("\n\n")[0].replace("``", ""),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("--model", required=True,
                         help="a .keras pre-training checkpoint with its fitted probe")

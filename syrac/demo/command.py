@@ -32,7 +32,6 @@ Outputs go to ``--out`` (default ``demo/syrac_demo/<full|quick>``), a table fold
 every finished pre-training, probe and cell, and resumes a killed pre-training where it stopped.
 """
 
-import argparse
 import os
 import shutil
 import sys
@@ -43,7 +42,7 @@ from syrac.common.config import PACKAGED_CONFIG_DIR, load_params, parse_override
 from syrac.common.errors import SyracError
 from syrac.common.files import cache_folder, timestamp, write_atomic
 from syrac.common.numbers import integer, number, positive_integer, seed
-from syrac.common.output_folders import OutputFolder
+from syrac.common.output_folders import CommandParser, OutputFolder
 
 RECIPES_DIR = os.path.join(PACKAGED_CONFIG_DIR, "recipes")
 KERAS_IMAGENET_FILE = os.path.join(
@@ -54,7 +53,7 @@ UNTRAINED_ROW = "same encoder, untrained (random init)"
 
 
 def parser(prog="python -m syrac demo"):
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description="Run SYRAC (synthesize, rank, count) on a generated toy crowd world and "
                     "compare the ranking-pre-trained encoder with untrained baselines.",

@@ -181,9 +181,15 @@ def validator(document):
     return validate
 
 
+def default_out(converter, values):
+    """The dataset folder's default name: the converter's ``DEFAULT_OUT`` template (default
+    ``"{dataset}"``) filled from ``values``, the parsed options by name."""
+    return getattr(converter, "DEFAULT_OUT", "{dataset}").format_map(values)
+
+
 def prepare_benchmark(converter, dataset, args):
     """Run the steps of the module docstring for ``dataset`` with the parsed ``args``."""
-    name = args.out or getattr(converter, "default_out", lambda d, a: d)(dataset, args)
+    name = args.out or default_out(converter, {**vars(args), "dataset": dataset})
     src = require_source(args.src)
     folders = (COPY_FOLDER,) if args.copy else ()
     if already_prepared(args.data_dir, name, dict(vars(args))):

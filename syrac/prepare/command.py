@@ -13,7 +13,8 @@ import argparse
 import importlib
 
 from syrac.common.numbers import integer, number, seed
-from syrac.common.output_folders import OutputFolder
+from syrac.common.output_folders import CommandParser, OutputFolder
+from syrac.prepare.benchmark import default_out
 
 # Sub-command name -> converter module (under syrac.prepare).
 CONVERTERS = {
@@ -35,8 +36,7 @@ def converter(name):
 
 def _add_benchmark(subparsers, name):
     module = converter(name)
-    default = (module.default_out(name, argparse.Namespace(fold="K"))
-               if hasattr(module, "default_out") else name)
+    default = default_out(module, {"dataset": name, "fold": "K"})
     parser = subparsers.add_parser(
         name,
         help=f"{module.DATASETS[name]}: raw download -> DATA/{default}/annotations.json",
@@ -105,7 +105,7 @@ def _add_intra_rank(subparsers):
 
 def parser(prog):
     """The parser of ``python -m syrac prepare``."""
-    result = argparse.ArgumentParser(
+    result = CommandParser(
         prog=prog,
         description="Turn a raw benchmark download into DATA/NAME/annotations.json (train, val, "
                     "test), or unlabelled images into a ranking set of nested crops. "

@@ -34,8 +34,8 @@ def add_options(parser):
     )
 
 
-def default_out(dataset, args):
-    return f"{dataset}_fold{args.fold}"
+# The dataset folder's default name: one folder per fold, filled from the parsed options.
+DEFAULT_OUT = "{dataset}_fold{fold}"
 
 
 def _is_root(path):

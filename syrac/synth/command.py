@@ -12,12 +12,11 @@ shardable (``--shard i/n`` on n machines; the last shard to finish into a shared
 ``annotations.json``, otherwise copy the folders together and run ``merge``).
 """
 
-import argparse
 import os
 
 from syrac.common.errors import SyracError
 from syrac.common.numbers import integer, number, seed
-from syrac.common.output_folders import OutputFolder
+from syrac.common.output_folders import CommandParser, OutputFolder
 from syrac.synth import counting, job, prompts, removal
 from syrac.synth.generation import generate, pending, remove_leftovers
 from syrac.synth.image_io import FORMATS, find_images, find_masks
@@ -69,7 +68,7 @@ def _generation_options(parser):
 
 
 def parser(prog):
-    top = argparse.ArgumentParser(
+    top = CommandParser(
         prog=prog,
         description="Make SYRAC's synthetic datasets with a Stable Diffusion 3 keras-hub preset.",
     )

@@ -10,15 +10,14 @@ figure per benchmark (``figure.<benchmark>.png``) to ``--out`` (default ``tables
 name>``), then prints the table. ``python -m syrac demo`` is this command on its own recipe.
 """
 
-import argparse
 import os
 import time
 
-from syrac.common.output_folders import OutputFolder
+from syrac.common.output_folders import CommandParser, OutputFolder
 
 
 def parser(prog):
-    result = argparse.ArgumentParser(
+    result = CommandParser(
         prog=prog,
         description="Pre-train, fit the count probe and evaluate every benchmark at every N as a "
                     "recipe says; write the results table beside the literature.",

@@ -1,13 +1,17 @@
 """Every command creates the output folders it is given; a refused command removes them again."""
 
 import argparse
+import importlib
 import json
 
 import pytest
 
+from syrac import cli
+from syrac.__main__ import COMMANDS
 from syrac.__main__ import main as syrac_main
 from syrac.common.errors import SyracError
 from syrac.common.output_folders import (
+    CommandParser,
     OutputFolder,
     create_output_folders,
     output_folders,
@@ -15,7 +19,7 @@ from syrac.common.output_folders import (
 
 
 def _parser():
-    parser = argparse.ArgumentParser()
+    parser = CommandParser()
     parser.add_argument("--out", action=OutputFolder)
     parser.add_argument("--src")
     commands = parser.add_subparsers(dest="command")
@@ -36,6 +40,52 @@ def test_output_options_of_the_parser_and_the_chosen_subcommand_are_created(tmp_
     assert not (tmp_path / "in").exists()  # inputs are never created
     assert not (tmp_path / "figs").exists()  # an option of the sub-command not chosen
     assert create_output_folders(parser, args) == []  # existing folders: nothing new
+
+
+def test_a_plain_argparse_parser_is_refused_rather_than_creating_nothing(tmp_path):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", action=OutputFolder)
+    with pytest.raises(TypeError, match="CommandParser only, not to ArgumentParser"):
+        create_output_folders(parser, parser.parse_args(["--out", str(tmp_path / "o")]))
+    assert not (tmp_path / "o").exists()
+
+
+def _output_folder_options(parser):
+    """Every ``OutputFolder`` option of ``parser`` and its sub-commands, found the way the
+    library must not look (argparse's private list), to check what CommandParser records."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, OutputFolder):
+            found.append(action.option_strings[0])
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                found += [f"{name} {option}" for option in _output_folder_options(subparser)]
+    return found
+
+
+def _recorded_options(parser):
+    found = [action.option_strings[0] for action in parser.output_options]
+    for name, subparser in (parser.subcommands.choices if parser.subcommands else {}).items():
+        found += [f"{name} {option}" for option in _recorded_options(subparser)]
+    return found
+
+
+COMMAND_PARSERS = {"train_wrapper.py": cli.training_parser, "finetune_wrapper.py":
+                   cli.finetune_parser, **{name: importlib.import_module(module).parser
+                                           for name, (module, _) in COMMANDS.items()}}
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_PARSERS))
+def test_every_command_parser_records_all_its_output_folders(name):
+    parser = COMMAND_PARSERS[name](name)
+    assert isinstance(parser, CommandParser)
+    assert sorted(_recorded_options(parser)) == sorted(_output_folder_options(parser))
+
+
+def test_every_command_with_an_output_folder_is_checked():
+    with_outputs = {name for name, build in COMMAND_PARSERS.items()
+                    if _output_folder_options(build(name))}
+    assert {"train_wrapper.py", "count", "prepare", "demo", "table", "synth"} <= with_outputs
 
 
 def test_a_failing_command_removes_only_the_empty_folders_it_made(tmp_path):
