@@ -117,8 +117,11 @@ class CountRun:
         self._journal({"frames": path, "rows": rows})
 
     def add_video(self, record):
-        self._journal({"video": {k: v for k, v in record.items() if k != "frames"}})
-        self.videos.append(record)
+        """Journal a finished video; kept as a replay rebuilds it (the journal line, then the
+        frames), so that a taken-up run writes the same ``counts.json``, key order included."""
+        video = {k: v for k, v in record.items() if k != "frames"}
+        self._journal({"video": video})
+        self.videos.append({**video, "frames": record["frames"]})
         self._finished.add(record["path"])
 
     def paths_for(self, source):

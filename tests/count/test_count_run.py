@@ -2,6 +2,7 @@
 kill between any two steps of finishing leaves a run the same command finishes, or a finished
 one, and never a stray file (the kill sweeps reach these windows only by chance)."""
 
+import json
 import os
 import types
 
@@ -64,3 +65,16 @@ def test_a_live_run_is_not_taken_up_and_a_journal_without_a_request_is_not_ours(
     stranger.mkdir()
     (stranger / JOURNAL).write_text('{"image": {}}\n')
     assert CountRun.start(str(tmp_path), REQUEST, COUNTER).folder != str(stranger)
+
+
+def test_a_taken_up_run_writes_the_same_document_key_order_included(tmp_path):
+    run = CountRun.start(str(tmp_path), REQUEST, COUNTER)
+    run.add_image(_image("/a.png", 3.0))
+    frames = [{"frame": 0, "time": 0.0, "count": 2.0, "patch_counts": [0.5] * 4}]
+    run.add_frames("/v.mkv", frames)
+    run.add_video({"path": "/v.mkv", "N": 2, "frames": frames, "mean": 2.0, "model": "m"})
+    written = json.dumps(run.document())
+    run.lock.release()  # killed before finishing
+    taken = CountRun.start(str(tmp_path), REQUEST, COUNTER)
+    assert taken.folder == run.folder and taken.counted("/v.mkv")
+    assert json.dumps(taken.document()) == written
