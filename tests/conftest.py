@@ -33,6 +33,27 @@ def run_wrapper(script, *arguments, env=None, timeout=900):
     )
 
 
+_REPORT_IMPORTS = """import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as stop:
+    print("exit", stop.code, "imported", *sorted({"tensorflow", "keras"} & set(sys.modules)))
+"""
+
+
+def wrapper_exit_and_imports(script, *arguments):
+    """Run ``python <script> <arguments>`` as :func:`run_wrapper` does, in a process that says
+    at exit whether it imported TensorFlow or Keras: ``(exit status, [those imported])``."""
+    completed = subprocess.run(
+        [sys.executable, "-c", _REPORT_IMPORTS, str(REPO / script), *map(str, arguments)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    words = completed.stdout.strip().splitlines()[-1].split()
+    assert words[:1] == ["exit"] and words[2] == "imported", completed.stdout + completed.stderr
+    return int(words[1]), words[3:]
+
+
 def training_command(data_dir, runs, name="tiny", *extra):
     """The authors' seed command on a fixture, with the tiny parameter set."""
     return [str(part) for part in [

@@ -15,7 +15,7 @@ from syrac.cli import finetune_parser
 from syrac.common.errors import SyracError
 from syrac.count.metrics import count_metrics
 from syrac.fixtures import make_count_set
-from tests.conftest import EXPERIMENT, make_encoder_run, run_wrapper
+from tests.conftest import EXPERIMENT, make_encoder_run, run_wrapper, wrapper_exit_and_imports
 
 SUMMARY = re.compile(
     r"^MAE (\d+\.\d\d) RMSE (\d+\.\d\d) NAE (\d+\.\d\d\d|n/a)( \(\d+ of \d+ images have no one.*\))? "
@@ -269,6 +269,18 @@ def test_encoder_settings_precedence():
 
     settings, _, notes = resolve(params, "p.yaml", {}, free, hyperparams={}, hyperparams_file=None)
     assert settings == params and notes == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("changes", [{"--test_data": "missing"}, {"--train_data": "negative"},
+                                     {"--experiment_path": "/nowhere"}],
+                         ids=["missing-annotations", "negative-count", "missing-checkpoint"])
+def test_a_refusal_before_the_model_is_reached_does_not_wait_for_tensorflow(count_data, runs,
+                                                                            changes):
+    """A typo is answered in under a second: TensorFlow (4 CPU-s to import) is not loaded."""
+    status, imported = wrapper_exit_and_imports("finetune_wrapper.py",
+                                                *command(count_data, runs, **changes))
+    assert (status, imported) == (2, [])
 
 
 @pytest.mark.slow

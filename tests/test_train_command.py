@@ -12,7 +12,7 @@ import train_wrapper
 from syrac.fixtures import make_ranking_set
 from syrac.rank.callbacks import ResumableEarlyStopping
 from syrac.rank.run_folder import RunFolder
-from tests.conftest import REPO, run_wrapper, training_command
+from tests.conftest import REPO, run_wrapper, training_command, wrapper_exit_and_imports
 
 
 
@@ -70,6 +70,18 @@ def test_unknown_experiment_lists_the_known_ones(capsys):
     assert code == 2 and "training/baseline" in err and "unknown experiment" in err
     code, err = _run_in_process(["--experiment", "training/baseline"], capsys)
     assert code == 2 and "--dataset" in err and "--data_dir" in err
+
+
+@pytest.mark.slow
+def test_a_refusal_before_training_does_not_wait_for_tensorflow(tmp_path):
+    """A typo is answered in a fraction of a second: TensorFlow (4 CPU-s) is not imported."""
+    make_ranking_set(str(tmp_path / "data"), "rank", train_pairs=4, val_pairs=2)
+    (tmp_path / "data" / "rank" / "annotations.json").write_text("{")
+    for arguments in (["--experiment", "training/baseline"],  # required options missing
+                      training_command(tmp_path / "nowhere", tmp_path / "runs"),
+                      training_command(tmp_path / "data", tmp_path / "runs")):  # malformed JSON
+        assert wrapper_exit_and_imports("train_wrapper.py", *arguments) == (2, [])
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.slow

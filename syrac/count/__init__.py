@@ -13,6 +13,7 @@ Modules, one job each:
 - ``probe_folder``: one encoder's probe folder (probe, archive, results, figures, journal);
 - ``results``: one evaluation's results file and figures, in order;
 - ``pending_run``: the journal that lets a killed step, run again, finish the same run;
+- ``checkpoint_files``: what an encoder checkpoint path holds, told without loading it;
 - ``encoder_loading``: the frozen encoder from a ``.keras`` checkpoint or a TF SavedModel;
 - ``batch_sizes``: the forward passes' batch sizes, ``auto`` chosen for the device;
 - ``features``: encoder features of whole images (the probe's inputs);

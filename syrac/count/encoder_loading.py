@@ -27,10 +27,10 @@ import tensorflow as tf
 # checkpoint holds one of them.
 import syrac.rank.input_scaling  # noqa: F401
 from syrac.common.config import SCHEMA
-from syrac.common.errors import SyracError, first_line, listed
+from syrac.common.errors import SyracError, first_line
 from syrac.common.files import read_json
+from syrac.count.checkpoint_files import checkpoint_kind
 
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 SERVING_ENDPOINT = "serving_default"
 HYPERPARAMS_FILE = "hyperparams.json"
 # The keys of a pre-training run's hyper-parameters that describe how its encoder sees images.
@@ -97,13 +97,6 @@ def _static_shape(dimensions):
     if height is None or width is None:
         return None
     return [int(height), int(width), 3]
-
-
-def _describe_folder(path, limit=6):
-    entries = sorted(os.listdir(path))
-    if not entries:
-        return "is empty"
-    return f"holds {listed(entries, limit)}"
 
 
 def _load_keras_file(path):
@@ -218,39 +211,9 @@ def load_encoder(path):
         SyracError: naming what was found at ``path`` when it is not a readable encoder.
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
-        if not any(os.path.isfile(os.path.join(path, name)) for name in SAVED_MODEL_FILES):
-            checkpoints = sorted(n for n in os.listdir(path) if n.endswith(".keras"))
-            hint = (
-                f"; did you mean one of its checkpoints, e.g. "
-                f"{os.path.join(path, checkpoints[-1])}?"
-                if checkpoints
-                else ""
-            )
-            raise SyracError(
-                f"{path}: a folder but not a TF SavedModel (no saved_model.pb); "
-                f"it {_describe_folder(path)}{hint}"
-            )
+    if checkpoint_kind(path) == "saved_model":
         return _load_saved_model(path)
-    if not os.path.exists(path):
-        parent = os.path.dirname(os.path.abspath(path))
-        where = (
-            f"; {parent} {_describe_folder(parent)}"
-            if os.path.isdir(parent)
-            else f"; the folder {parent} does not exist either"
-        )
-        raise SyracError(f"{path}: no such file or folder{where}")
-    if path.endswith(".keras"):
-        return _load_keras_file(path)
-    if path.endswith(".h5") or path.endswith(".hdf5"):
-        raise SyracError(
-            f"{path}: an HDF5 (.h5) file, which holds weights or a legacy Keras 2 model; "
-            "expected an encoder saved as a .keras file or a TF SavedModel folder"
-        )
-    raise SyracError(
-        f"{path}: a file that is neither a .keras model nor a TF SavedModel folder "
-        f"({os.path.getsize(path)} bytes)"
-    )
+    return _load_keras_file(path)
 
 
 def find_hyperparams(checkpoint_path):

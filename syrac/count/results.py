@@ -7,7 +7,6 @@ the encoder, the datasets and the resolved configuration.
 """
 
 from syrac.common.files import write_new_json
-from syrac.count import figures
 from syrac.count.metrics import json_ready
 
 METRIC_NOTES = ("mse is the mean squared error without root (the authors' 'mse'); rmse is its "
@@ -51,6 +50,8 @@ def results_document(request, encoder, probe, probe_folder, result, *, metrics, 
 
 def write_evaluation(probe_folder, tag, result, *, metrics, title, input_shape, document):
     """Draw the three figures, then write the results file; return its path."""
+    from syrac.count import figures  # matplotlib and TensorFlow: not for the step's checks
+
     paths = probe_folder.figures(tag)
     figures.error_by_count_range(result.predictions, result.counts, paths["error_by_count"],
                                  title=title)

@@ -14,19 +14,19 @@ computations every driver shares (:mod:`syrac.count.core`), the output folder's 
 
 A run killed at any instant and started again with the same command finishes that run, with its
 tag and its probe (:mod:`syrac.count.pending_run`).
+
+TensorFlow is imported only once the cheap checks (the request, the annotation files, the saved
+probe) have passed: the modules that need it are imported inside the functions that use them,
+so that a mistyped option or a missing file is reported in a fraction of a second rather than
+after TensorFlow's import (about 4 CPU-seconds).
 """
 
 import dataclasses
 
-import keras
-
 from syrac.common.annotations import load_count_set
 from syrac.common.files import timestamp
 from syrac.count.breakdowns import breakdowns
-from syrac.count.core import CountSettings, check_probe_fits, evaluate, fit_probe
-from syrac.count.encoder_loading import load_encoder, load_hyperparams
 from syrac.count.metrics import count_metrics, summary_line
-from syrac.count.patches import check_grid
 from syrac.count.pending_run import PendingRun
 from syrac.count.probe_folder import ProbeFolder
 from syrac.count.request import (  # noqa: F401 (the step's public names)
@@ -36,7 +36,6 @@ from syrac.count.request import (  # noqa: F401 (the step's public names)
     checkpoint_path,
 )
 from syrac.count.results import results_document, write_evaluation
-from syrac.count.settings import check_probe_settings, resolve_encoder_settings
 from syrac.count.evaluated_split import EvaluatedSplit
 from syrac.count.submission import write_submission
 
@@ -63,7 +62,7 @@ class _StepRun:
 
     request: CountRequest
     encoder: object
-    settings: CountSettings
+    settings: object  # a syrac.count.core.CountSettings
     record: dict
     probe_folder: ProbeFolder
     run: PendingRun
@@ -71,6 +70,8 @@ class _StepRun:
 
 def _fitted_probe(step, items):
     """The probe this run fits and saves (or saved before a kill interrupted it)."""
+    from syrac.count.core import fit_probe
+
     request, encoder, probe_folder, run = step.request, step.encoder, step.probe_folder, step.run
     if run.resumed and probe_folder.has_probe():
         probe = probe_folder.load_probe()
@@ -102,6 +103,8 @@ def _fitted_probe(step, items):
 def _evaluated(step, items, metas, probe):
     """Evaluate the probe patch-wise on the ``--split`` split; write results (with the official
     breakdowns its items' metadata allow) and figures."""
+    from syrac.count.core import check_probe_fits, evaluate
+
     request, encoder, probe_folder, tag = step.request, step.encoder, step.probe_folder, step.run.tag
     check_probe_fits(probe, encoder, probe_folder.probe_path)
     print(f"Evaluating on {len(items)} {request.split} images of {request.test_data}, "
@@ -121,6 +124,8 @@ def _evaluated(step, items, metas, probe):
 
 def _submitted(step, items, probe):
     """Count NWPU-Crowd's test images and write the file its online benchmark scores."""
+    from syrac.count.core import check_probe_fits, evaluate
+
     request, encoder = step.request, step.encoder
     check_probe_fits(probe, encoder, step.probe_folder.probe_path)
     print(f"Counting the {len(items)} test images of {request.test_data} (labels hidden), "
@@ -147,6 +152,12 @@ def run_count_step(request):
     probe_folder = ProbeFolder.of_checkpoint(request.checkpoint)
     if request.evaluating and not request.fitting:
         probe_folder.require_probe()
+    import keras
+
+    from syrac.count.core import CountSettings
+    from syrac.count.encoder_loading import load_encoder, load_hyperparams
+    from syrac.count.patches import check_grid
+    from syrac.count.settings import check_probe_settings, resolve_encoder_settings
 
     encoder = load_encoder(request.checkpoint)
     hyperparams, hyperparams_file = load_hyperparams(request.checkpoint)
