@@ -8,7 +8,6 @@ import dataclasses
 import os
 
 from syrac.common.errors import SyracError
-from syrac.count.checkpoint_files import checkpoint_kind
 
 EXPERIMENT = "finetuning/unsupervised/noisy_synth_regress"
 STAGES = ("both", "fit", "evaluate")
@@ -87,7 +86,6 @@ def check_request(request):
             )
     if not os.path.isdir(request.data_dir):
         raise SyracError(f"--data_dir {request.data_dir}: no such directory")
-    checkpoint_kind(request.checkpoint)  # the checkpoint is there, before TensorFlow loads
 
 
 def checkpoint_path(experiment_path, model_path):

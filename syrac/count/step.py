@@ -16,7 +16,7 @@ A run killed at any instant and started again with the same command finishes tha
 tag and its probe (:mod:`syrac.count.pending_run`).
 
 TensorFlow is imported only once the cheap checks (the request, the annotation files, the saved
-probe) have passed: the modules that need it are imported inside the functions that use them,
+probe, the checkpoint path) have passed: the modules that need it are imported inside the functions that use them,
 so that a mistyped option or a missing file is reported in a fraction of a second rather than
 after TensorFlow's import (about 4 CPU-seconds).
 """
@@ -26,6 +26,7 @@ import dataclasses
 from syrac.common.annotations import load_count_set
 from syrac.common.files import timestamp
 from syrac.count.breakdowns import breakdowns
+from syrac.count.checkpoint_files import checkpoint_kind
 from syrac.count.metrics import count_metrics, summary_line
 from syrac.count.pending_run import PendingRun
 from syrac.count.probe_folder import ProbeFolder
@@ -152,6 +153,7 @@ def run_count_step(request):
     probe_folder = ProbeFolder.of_checkpoint(request.checkpoint)
     if request.evaluating and not request.fitting:
         probe_folder.require_probe()
+    checkpoint_kind(request.checkpoint)
     import keras
 
     from syrac.count.core import CountSettings
