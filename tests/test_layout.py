@@ -191,3 +191,25 @@ def test_the_argparse_check_sees_what_it_forbids(tmp_path):
                       "args = argparse.Namespace(fold='K')\nparser.add_argument('--x')\n")
     assert argparse_internals(module) == ["m.py:2 ._actions", "m.py:4 ._SubParsersAction",
                                           "m.py:5 Namespace(...)"]
+
+
+def positional_heavy_functions(root, limit=5):
+    """Functions under ``root`` that can be given more than ``limit`` arguments by position."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names = [a.arg for a in node.args.posonlyargs + node.args.args
+                         if a.arg not in ("self", "cls")]
+                if len(names) > limit:
+                    found.append(f"{path.name}:{node.name}({', '.join(names)})")
+    return found
+
+
+def test_no_function_of_the_count_step_takes_more_than_five_positional_arguments(tmp_path):
+    """Issue 22: the Count core's functions name their inputs (a request, settings) instead of
+    taking long positional lists like the old fit_stage(8) and evaluate_stage(9)."""
+    assert positional_heavy_functions(SYRAC / "count") == []
+    (tmp_path / "m.py").write_text("def f(a, b, c, d, e, f=1, *, g=2):\n    pass\n"
+                                   "def ok(self, a, b, c, d, e, *, f=1):\n    pass\n")
+    assert positional_heavy_functions(tmp_path) == ["m.py:f(a, b, c, d, e, f)"]

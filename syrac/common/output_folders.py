@@ -50,9 +50,7 @@ class CommandParser(argparse.ArgumentParser):
         return action
 
     def add_subparsers(self, **kwargs):
-        if self.subcommands is not None:
-            self.error("cannot have multiple subparser arguments")
-        self.subcommands = super().add_subparsers(**kwargs)
+        self.subcommands = super().add_subparsers(**kwargs)  # argparse refuses a second one
         return self.subcommands
 
 

@@ -34,7 +34,7 @@ from syrac.count.count_map import DEFAULT_STRIDE
 
 def parser(prog):
     result = CommandParser(prog=prog, description=__doc__.split("\n\n")[0].replace("``", ""),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("paths", nargs="+", metavar="PATH",
                         help="image or video files, folders (recursive) or glob patterns")
     result.add_argument("--model", required=True,
@@ -70,8 +70,8 @@ def _check(args):
 
 
 def _request(args):
-    """What this command asks, as the run's journal records it first: an unfinished run asked the same is
-    taken up by the same command run again."""
+    """What this command asks, as the first line of the run's journal records it: an
+    unfinished run asked the same is taken up by the same command run again."""
     return {"cwd": os.getcwd(), "paths": args.paths, "model": os.path.abspath(args.model),
             "N": args.N, "every": args.every, "every_frame": args.every_frame,
             "batch_size": args.batch_size, "map": args.map, "map_stride": args.map_stride}

@@ -23,7 +23,7 @@ def _png(figure, dpi=80):
     return buffer.getvalue()
 
 
-def _draw_grid(axes, height, width, n, patch_counts, fontsize=12):
+def _draw_grid(axes, height, width, n, patch_counts, *, fontsize=12):
     for k in range(1, n):
         axes.axhline(k * height / n, color="yellow", linewidth=1.5)
         axes.axvline(k * width / n, color="yellow", linewidth=1.5)

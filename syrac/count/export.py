@@ -29,7 +29,7 @@ SUFFIXES = {"keras": ".keras", "onnx": ".onnx", "litert": ".tflite"}
 
 def parser(prog):
     result = CommandParser(prog=prog, description=__doc__.split("\n\n")[0].replace("``", ""),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("--model", required=True,
                         help="a .keras pre-training checkpoint with its fitted probe")
     result.add_argument("--N", type=positive_integer, required=True, help="patches per side")

@@ -16,9 +16,8 @@ A run killed at any instant and started again with the same command finishes tha
 tag and its probe (:mod:`syrac.count.pending_run`).
 
 TensorFlow is imported only once the cheap checks (the request, the annotation files, the saved
-probe, the checkpoint path) have passed: the modules that need it are imported inside the functions that use them,
-so that a mistyped option or a missing file is reported in a fraction of a second rather than
-after TensorFlow's import (about 4 CPU-seconds).
+probe, the checkpoint path) have passed, inside the functions that need it, so that a mistyped
+option or a missing file is reported at once rather than after TensorFlow's 4-CPU-s import.
 """
 
 import dataclasses
